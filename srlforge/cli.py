@@ -45,7 +45,7 @@ Difficulty = Annotated[int, typer.Option(help="Difficulty 1 (easy) to 5 (hard)."
 
 
 def fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -234,7 +234,7 @@ def arena_check(
     Console().print(table)
     for r in reports:
         for line in r.failures:
-            err.print(f"[yellow]{r.model_type}:[/] {line}", highlight=False)
+            err.print(f"[yellow]{r.model_type}:[/] {line}", highlight=False, soft_wrap=True)
 
 
 @arena_app.command("demo")
