@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tracker_service.cli import app as tracker_app
+
 app = typer.Typer(
     help="srlforge: train small game-AI models with SRL -> RLVR on verifiable rewards.",
     no_args_is_help=True,
@@ -30,6 +32,7 @@ arena_app = typer.Typer(
 schema_app = typer.Typer(help="JSON Schemas of the data contracts.", no_args_is_help=True)
 app.add_typer(arena_app, name="arena")
 app.add_typer(schema_app, name="schema")
+app.add_typer(tracker_app, name="tracker")
 
 err = Console(stderr=True)
 

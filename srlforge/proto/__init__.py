@@ -1,0 +1,1 @@
+"""Generated gRPC stubs (from protos/); never edited by hand."""

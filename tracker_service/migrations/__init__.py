@@ -1,0 +1,1 @@
+"""Alembic migrations of the tracker database; run them with ``tracker_service.db.upgrade``."""
