@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from collab_service.cli import generate as collab_generate
+from paid_ft_service.cli import app as paid_ft_app
 from tracker_service.cli import app as tracker_app
 
 app = typer.Typer(
@@ -33,6 +35,8 @@ schema_app = typer.Typer(help="JSON Schemas of the data contracts.", no_args_is_
 app.add_typer(arena_app, name="arena")
 app.add_typer(schema_app, name="schema")
 app.add_typer(tracker_app, name="tracker")
+app.command("generate")(collab_generate)
+app.add_typer(paid_ft_app, name="paid-ft")
 
 err = Console(stderr=True)
 

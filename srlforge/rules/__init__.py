@@ -23,6 +23,7 @@ soft_constraints:                # become reward terms
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -202,8 +203,19 @@ def load_rule_dir(root: Path) -> RuleSet:
     return RuleSet(version, content_hash(raw), root, files, raw)
 
 
-@lru_cache(maxsize=16)
+# Many threads (a gRPC pool, a thread-pooled teacher) may ask for the rules at the same moment;
+# the lock makes the first one load them and the rest wait for that copy instead of each parsing
+# every file again.
+_LOAD_LOCK = threading.Lock()
+
+
 def _load_cached(version: str, extra_dir: Path | None) -> RuleSet:
+    with _LOAD_LOCK:
+        return _load_unlocked(version, extra_dir)
+
+
+@lru_cache(maxsize=16)
+def _load_unlocked(version: str, extra_dir: Path | None) -> RuleSet:
     for base in _search_dirs(extra_dir):
         if (base / version).is_dir():
             return load_rule_dir(base / version)
