@@ -177,8 +177,13 @@ def make_srl_reward(
             )
             expert_dict = json.loads(expert) if isinstance(expert, str) else expert
             rewards.append(
+                # exclude_unset: optional fields the policy left out must not appear as None and
+                # cost similarity against an expert who left them out too.
                 step_reward(
-                    verdict, validated.model_dump() if validated else None, expert_dict, config
+                    verdict,
+                    validated.model_dump(exclude_unset=True) if validated else None,
+                    expert_dict,
+                    config,
                 )
             )
         return rewards
