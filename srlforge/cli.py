@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import gateway.cli
 from collab_service.cli import generate as collab_generate
 from paid_ft_service.cli import app as paid_ft_app
 from tracker_service.cli import app as tracker_app
@@ -37,6 +38,8 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(tracker_app, name="tracker")
 app.command("generate")(collab_generate)
 app.add_typer(paid_ft_app, name="paid-ft")
+app.command("serve")(gateway.cli.serve)
+app.add_typer(gateway.cli.keys_app, name="keys")
 
 err = Console(stderr=True)
 
