@@ -11,10 +11,16 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+from collab_service.orm import VERSION_TABLE
+from srlforge.db import Migrations, make_engine
+
+MIGRATIONS = Migrations(Path(__file__).parent / "migrations", VERSION_TABLE)
+# WAL lets the Celery worker thread write while a reader (CLI, gRPC) reads; the busy timeout
+# turns a momentary writer lock into a short wait instead of "database is locked".
+SQLITE_PRAGMAS = {"journal_mode": "WAL", "busy_timeout": 10000, "foreign_keys": "ON"}
 
 _engines: dict[str, Engine] = {}
 _upgraded: set[str] = set()
@@ -22,30 +28,14 @@ _lock = threading.Lock()
 
 
 def alembic_config(db_url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["db_url"] = db_url
-    return config
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets the Celery worker thread write while a reader (CLI, gRPC) reads; the busy timeout
-    # turns a momentary writer lock into a short wait instead of "database is locked".
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+    return MIGRATIONS.config(db_url)
 
 
 def engine_for(db_url: str) -> Engine:
     with _lock:
         engine = _engines.get(db_url)
         if engine is None:
-            engine = create_engine(db_url, pool_pre_ping=not db_url.startswith("sqlite"))
-            if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_pragmas)
-            _engines[db_url] = engine
+            engine = _engines[db_url] = make_engine(db_url, pragmas=SQLITE_PRAGMAS)
         return engine
 
 

@@ -11,88 +11,37 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import NoReturn
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-VERSION_TABLE = "gateway_alembic_version"
+from gateway.orm import VERSION_TABLE
+from srlforge.db import Migrations, SchemaStatus, safe_url
+
+MIGRATIONS = Migrations(Path(__file__).with_name("migrations"), VERSION_TABLE)
 
 
 class DatabaseError(RuntimeError):
     """The database is unreachable or its schema does not match this code."""
 
 
-def safe_url(db_url: str) -> str:
-    """The URL with any password masked, for messages and logs."""
-    return make_url(db_url).render_as_string(hide_password=True)
-
-
-def make_engine(db_url: str) -> Engine:
-    url = make_url(db_url)
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-    @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    return engine
-
-
-def alembic_config(db_url: str) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.attributes["db_url"] = db_url
-    return cfg
-
-
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    head = MIGRATIONS.head
     if head is None:
         raise DatabaseError("gateway/migrations/versions holds no revision")
     return head
 
 
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        return context.get_current_revision()
-
-
-def _migrate(db_url: str, revision: str, step) -> str:
-    engine = make_engine(db_url)
-    try:
-        cfg = alembic_config(db_url)
-        with engine.connect() as connection:
-            cfg.attributes["connection"] = connection
-            step(cfg, revision)
-            connection.commit()
-        return current_revision(engine) or "base"
-    finally:
-        engine.dispose()
-
-
 def upgrade(db_url: str, revision: str = "head") -> str:
     """Bring the database at ``db_url`` up to ``revision``; returns the revision it ends at."""
-    return _migrate(db_url, revision, command.upgrade)
+    return MIGRATIONS.upgrade(db_url, revision)
 
 
 def downgrade(db_url: str, revision: str) -> str:
     """Take the database at ``db_url`` down to ``revision`` ('base' drops every table)."""
-    return _migrate(db_url, revision, command.downgrade)
+    return MIGRATIONS.downgrade(db_url, revision)
 
 
 class GatewayDatabase:
@@ -100,36 +49,26 @@ class GatewayDatabase:
 
     def __init__(self, db_url: str, *, auto_migrate: bool = False) -> None:
         self.url = db_url
-        self.engine = make_engine(db_url)
-        try:
-            self._check_schema(auto_migrate)
-        except BaseException:
-            self.engine.dispose()
-            raise
+        self.engine = MIGRATIONS.checked_engine(
+            db_url, auto_migrate=auto_migrate, unreachable=self._unreachable, refuse=self._refuse
+        )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def _check_schema(self, auto_migrate: bool) -> None:
-        head = head_revision()
-        try:
-            current = current_revision(self.engine)
-        except OperationalError as exc:
-            raise DatabaseError(
-                f"cannot reach the gateway database {safe_url(self.url)}: {exc.orig}; check "
-                "SRLFORGE_GATEWAY_DB_URL and that the server is running"
-            ) from None
-        if current == head:
-            return
-        if current is None and auto_migrate:
-            upgrade(self.url)
-            return
+    def _unreachable(self, exc: OperationalError) -> NoReturn:
+        raise DatabaseError(
+            f"cannot reach the gateway database {safe_url(self.url)}: {exc.orig}; check "
+            "SRLFORGE_GATEWAY_DB_URL and that the server is running"
+        ) from None
+
+    def _refuse(self, status: SchemaStatus) -> NoReturn:
         fix = "run `python -m gateway migrate` with the same SRLFORGE_GATEWAY_DB_URL"
-        if current is None:
+        if status.state == "missing":
             raise DatabaseError(
                 f"the gateway database {safe_url(self.url)} has no schema yet; {fix} first"
             )
         raise DatabaseError(
-            f"the gateway database {safe_url(self.url)} is at revision {current}, the code "
-            f"expects {head}; {fix} (or upgrade srlforge if the database is newer)"
+            f"the gateway database {safe_url(self.url)} is at revision {status.current}, the "
+            f"code expects {status.head}; {fix} (or upgrade srlforge if the database is newer)"
         )
 
     @contextmanager

@@ -6,7 +6,7 @@ the gateway can share one PostgreSQL database with the tracker and collab servic
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -22,9 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from srlforge.db import utcnow
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+# Alembic's revision table for this service (the default name would clash with other services').
+VERSION_TABLE = "gateway_alembic_version"
 
 
 class Base(DeclarativeBase):

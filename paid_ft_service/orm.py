@@ -7,7 +7,7 @@ and additive so far). SQLite is the embedded default, PostgreSQL the deployed on
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -19,14 +19,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from srlforge.db import make_engine, utcnow
 
 
 def new_id() -> str:
@@ -113,22 +109,9 @@ class PaidFTDatabase:
     """Engine + session factory; tables are created on construction."""
 
     def __init__(self, url: str) -> None:
-        kwargs: dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        self.engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            # Budget holds read-then-write; BEGIN IMMEDIATE serialises writers on SQLite the
-            # way SELECT … FOR UPDATE does on PostgreSQL.
-            @event.listens_for(self.engine, "connect")
-            def _sqlite_pragmas(dbapi_conn, _record):
-                dbapi_conn.isolation_level = None
-                dbapi_conn.execute("PRAGMA foreign_keys=ON")
-
-            @event.listens_for(self.engine, "begin")
-            def _begin_immediate(conn):
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+        # Budget holds read-then-write; BEGIN IMMEDIATE serialises writers on SQLite the way
+        # SELECT … FOR UPDATE does on PostgreSQL.
+        self.engine = make_engine(url, pragmas={"foreign_keys": "ON"}, sqlite_begin="IMMEDIATE")
         Base.metadata.create_all(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 

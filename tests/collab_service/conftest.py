@@ -7,69 +7,13 @@ PostgreSQL tests are marked ``integration`` and get their own schema (reached th
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
-import uuid
-from pathlib import Path
-
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from collab_service import db
 from collab_service.settings import CollabSettings
-
-POSTGRES_URL = os.environ.get(
-    "SRLFORGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
-
-
-def _load_fake_openai():
-    name = "srlforge_tests_fake_openai"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "llm" / "fake_openai.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-@pytest.fixture(scope="session")
-def fake():
-    return _load_fake_openai()
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_openai_env(monkeypatch):
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
-
-
-def require_postgres() -> None:
-    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any driver or network failure means "not reachable"
-        where = make_url(POSTGRES_URL).render_as_string(hide_password=True)
-        message = (
-            f"PostgreSQL at {where} is not reachable ({type(exc).__name__}: {exc}). Start it, "
-            "point SRLFORGE_TEST_POSTGRES_URL at one, or set SRLFORGE_SKIP_INTEGRATION=1."
-        )
-        if os.environ.get("SRLFORGE_SKIP_INTEGRATION") == "1":
-            pytest.skip(message)
-        pytest.fail(message, pytrace=False)
-    finally:
-        engine.dispose()
-
-
-def postgres_schema_url(schema: str) -> str:
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
+from tests.support.openai_server import fake, no_ambient_openai_env  # noqa: F401 (fixtures)
+from tests.support.postgres import BACKENDS, temporary_schema
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -80,19 +24,11 @@ def db_url(request, tmp_path_factory):
         yield url
         db.dispose(url)
         return
-    require_postgres()
-    schema = f"collab_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = postgres_schema_url(schema)
-    try:
-        yield url
-    finally:
-        db.dispose(url)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with temporary_schema("collab_test") as url:
+        try:
+            yield url
+        finally:
+            db.dispose(url)
 
 
 @pytest.fixture

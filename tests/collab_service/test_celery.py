@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 
@@ -12,31 +11,16 @@ import pytest
 from collab_service import settings as collab_settings
 from collab_service.ledger import Ledger
 from collab_service.lore_store import LoreStore
+from tests.support import redis_db
 
-REDIS_URL = os.environ.get("SRLFORGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 MODEL_TYPE = "personality"
 
 pytestmark = pytest.mark.integration
 
 
-def require_redis() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        message = (
-            f"Redis at {REDIS_URL} is not reachable ({exc}). Start it, point "
-            "SRLFORGE_TEST_REDIS_URL at one, or set SRLFORGE_SKIP_INTEGRATION=1."
-        )
-        if os.environ.get("SRLFORGE_SKIP_INTEGRATION") == "1":
-            pytest.skip(message)
-        pytest.fail(message, pytrace=False)
-
-
 @pytest.fixture
 def worker(monkeypatch, tmp_path):
-    require_redis()
+    redis_url = redis_db.COLLAB.require()
     from celery.contrib.testing.worker import start_worker
 
     from collab_service import tasks
@@ -49,8 +33,8 @@ def worker(monkeypatch, tmp_path):
     app = tasks.app
     saved = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_routes")}
     app.conf.update(
-        broker_url=REDIS_URL,
-        result_backend=REDIS_URL,
+        broker_url=redis_url,
+        result_backend=redis_url,
         task_routes={tasks.TASK_NAME: {"queue": queue}},
     )
     try:

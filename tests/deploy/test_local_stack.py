@@ -13,15 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+
+from tests.support import redis_db
+from tests.support.postgres import temporary_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy/local-stack.sh"
-POSTGRES_URL = os.environ.get(
-    "SRLFORGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("SRLFORGE_TEST_GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 pytestmark = pytest.mark.integration
 
@@ -37,27 +34,11 @@ def _free_port() -> int:
 @pytest.fixture
 def schemas():
     """Two fresh PostgreSQL schemas (gateway, tracker), dropped afterwards."""
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    names = [f"stack_{uuid.uuid4().hex[:10]}_{s}" for s in ("gateway", "tracker")]
-    try:
-        with admin.connect() as connection:
-            for name in names:
-                connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    except Exception as exc:  # any connection failure: PostgreSQL is not there
-        if os.environ.get("SRLFORGE_SKIP_INTEGRATION") == "1":
-            pytest.skip(f"PostgreSQL unreachable: {exc}")
-        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}", pytrace=False)
-    urls = [
-        make_url(POSTGRES_URL)
-        .update_query_dict({"options": f"-csearch_path={name}"})
-        .render_as_string(hide_password=False)
-        for name in names
-    ]
-    yield urls
-    with admin.connect() as connection:
-        for name in names:
-            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    admin.dispose()
+    with (
+        temporary_schema("stack_gateway") as gateway,
+        temporary_schema("stack_tracker") as tracker,
+    ):
+        yield [gateway, tracker]
 
 
 def _stack(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -67,21 +48,11 @@ def _stack(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def redis_up():
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("SRLFORGE_SKIP_INTEGRATION") == "1":
-            pytest.skip(f"Redis at {REDIS_URL} unreachable: {exc}")
-        pytest.fail(f"Redis at {REDIS_URL} is unreachable: {exc}", pytrace=False)
-    finally:
-        client.close()
+def redis_url() -> str:
+    return redis_db.GATEWAY.require()
 
 
-def test_local_stack_runs_tracker_and_gateway_as_separate_processes(tmp_path, schemas, redis_up):
+def test_local_stack_runs_tracker_and_gateway_as_separate_processes(tmp_path, schemas, redis_url):
     gateway_db, tracker_db = schemas
     gateway_port, tracker_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SRLFORGE_")}
@@ -93,8 +64,8 @@ def test_local_stack_runs_tracker_and_gateway_as_separate_processes(tmp_path, sc
         SRLFORGE_GATEWAY_DB_URL=gateway_db,
         SRLFORGE_TRACKER_DB_URL=tracker_db,
         SRLFORGE_GATEWAY_KEY_SECRET=secrets.token_urlsafe(48),
-        SRLFORGE_GATEWAY_BROKER_URL=REDIS_URL,
-        SRLFORGE_GATEWAY_REDIS_URL=REDIS_URL,
+        SRLFORGE_GATEWAY_BROKER_URL=redis_url,
+        SRLFORGE_GATEWAY_REDIS_URL=redis_url,
         SRLFORGE_GATEWAY_RATE_LIMIT_KEY_PREFIX=f"srlforge-test:{uuid.uuid4().hex[:8]}:",
     )
     started = _stack(env, "up")

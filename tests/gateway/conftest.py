@@ -9,7 +9,6 @@ a message when the server is unreachable, unless ``SRLFORGE_SKIP_INTEGRATION=1``
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import shutil
 import tempfile
@@ -21,47 +20,19 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from gateway.app import create_app
 from gateway.db import upgrade
 from gateway.keys import create_key
 from gateway.settings import GatewaySettings
-
-POSTGRES_URL = os.environ.get(
-    "SRLFORGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-# A db number of its own, so these tests never touch another suite's keys.
-REDIS_URL = os.environ.get("SRLFORGE_TEST_GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/11")
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
-
-
-def _unreachable(what: str, exc: Exception) -> None:
-    message = (
-        f"{what} is not reachable ({type(exc).__name__}: {exc}). Start it, or set "
-        "SRLFORGE_SKIP_INTEGRATION=1 to skip the integration tests."
-    )
-    if os.environ.get("SRLFORGE_SKIP_INTEGRATION") == "1":
-        pytest.skip(message)
-    pytest.fail(message, pytrace=False)
-
-
-def require_redis() -> None:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        _unreachable(f"Redis at {REDIS_URL}", exc)
-    finally:
-        client.close()
+from tests.support import redis_db
+from tests.support.postgres import temporary_schema
 
 
 @pytest.fixture
 def redis_url() -> str:
-    """The test Redis (its own db number); fails clearly when unreachable."""
-    require_redis()
-    return REDIS_URL
+    """The test Redis (the gateway's own db number); fails clearly when unreachable."""
+    return redis_db.GATEWAY.require()
 
 
 @pytest.fixture
@@ -77,40 +48,11 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
         client.close()
 
 
-def _admin_engine():
-    return create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-
-
-def require_postgres() -> None:
-    engine = _admin_engine()
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any driver/connection failure means "not reachable"
-        _unreachable(make_url(POSTGRES_URL).render_as_string(hide_password=True), exc)
-    finally:
-        engine.dispose()
-
-
-def schema_url(schema: str) -> str:
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="module")
 def postgres_schema_url() -> Iterator[str]:
     """An empty PostgreSQL schema for this module, dropped afterwards."""
-    require_postgres()
-    schema = f"gateway_test_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine()
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield schema_url(schema)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with temporary_schema("gateway_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

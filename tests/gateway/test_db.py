@@ -14,17 +14,13 @@ from gateway.db import (
     GatewayDatabase,
     downgrade,
     head_revision,
-    make_engine,
     upgrade,
 )
 from gateway.orm import Base
+from srlforge.db import make_engine
+from tests.support.postgres import BACKENDS
 
-pytestmark = pytest.mark.parametrize(
-    "empty_db_url",
-    ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)],
-    indirect=True,
-    scope="module",
-)
+pytestmark = pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True, scope="module")
 TABLES = {
     "gateway_tenants",
     "gateway_api_keys",

@@ -15,13 +15,9 @@ from gateway import ledger as ledger_module
 from gateway.db import GatewayDatabase
 from gateway.keys import authenticate, create_key
 from gateway.ledger import JobStepLedger
+from tests.support.postgres import BACKENDS
 
-pytestmark = pytest.mark.parametrize(
-    "empty_db_url",
-    ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)],
-    indirect=True,
-    scope="module",
-)
+pytestmark = pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True, scope="module")
 STEPS = ["generate", "srl", "rlvr", "evaluate", "register"]
 
 

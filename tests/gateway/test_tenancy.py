@@ -11,13 +11,9 @@ import pytest
 import yaml
 
 from srlforge.rules import DATA_DIR, available_versions
+from tests.support.postgres import BACKENDS
 
-pytestmark = pytest.mark.parametrize(
-    "empty_db_url",
-    ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)],
-    indirect=True,
-    scope="module",
-)
+pytestmark = pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True, scope="module")
 FACIAL_TEXT = (DATA_DIR / available_versions()[-1] / "facial.yaml").read_text(encoding="utf-8")
 
 

@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def load_fake_openai():
-    """``tests/llm/fake_openai.py`` as a module (importlib mode has no test packages)."""
-    name = "srlforge_tests_fake_openai"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("fake_openai.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-@pytest.fixture(scope="session")
-def fake():
-    """The fake-server module: ``fake.FakeOpenAI`` and its behaviours."""
-    return load_fake_openai()
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_openai_env(monkeypatch):
-    # A developer's real OPENAI_* variables must not leak into (or satisfy) these tests.
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(var, raising=False)
+from tests.support.openai_server import fake, no_ambient_openai_env  # noqa: F401 (fixtures)
 
 
 def build_tiny_lm(path: Path) -> Path:

@@ -6,8 +6,8 @@ reading of the API — decides whether requests and answers are well formed. A b
 function of the call (the step request recovered from the prompt, the call number, whether it
 is a revision) that returns a ``Reply``; good plans are computed with the arena's own solver.
 
-Shared by tests/llm and tests/collab_service (loaded by file path from their conftests, because
-the suite runs in importlib mode).
+Shared by tests/llm and tests/collab_service: both take the ``fake`` fixture of
+``tests/support/openai_server.py``, which hands out this module.
 """
 
 from __future__ import annotations

@@ -8,71 +8,25 @@ unless ``SRLFORGE_SKIP_INTEGRATION=1``.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
 
+from tests.support.postgres import BACKENDS, temporary_schema
 from tracker_service.db import upgrade
 from tracker_service.embedded import EmbeddedTracker
 from tracker_service.orm import Base
-
-POSTGRES_URL = os.environ.get(
-    "SRLFORGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
-
-
-def _admin_engine():
-    return create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-
-
-def require_postgres() -> None:
-    """Fail (or, with SRLFORGE_SKIP_INTEGRATION=1, skip) when PostgreSQL is unreachable."""
-    engine = _admin_engine()
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any driver/connection failure means "not reachable"
-        where = make_url(POSTGRES_URL).render_as_string(hide_password=True)
-        message = (
-            f"PostgreSQL at {where} is not reachable ({type(exc).__name__}: {exc}). Start it, "
-            "point SRLFORGE_TEST_POSTGRES_URL at one, or set SRLFORGE_SKIP_INTEGRATION=1 to "
-            "skip the integration tests."
-        )
-        if os.environ.get("SRLFORGE_SKIP_INTEGRATION") == "1":
-            pytest.skip(message)
-        pytest.fail(message, pytrace=False)
-    finally:
-        engine.dispose()
-
-
-def _schema_url(schema: str) -> str:
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="module")
 def empty_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """An unmigrated database per module: ``sqlite`` or ``postgresql`` (module parameter)."""
-    backend = request.param
-    if backend == "sqlite":
+    if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('tracker') / 'tracker.db'}"
         return
-    require_postgres()
-    schema = f"tracker_test_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine()
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _schema_url(schema)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with temporary_schema("tracker_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
