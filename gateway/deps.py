@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
@@ -31,8 +31,11 @@ class GatewayState:
     limiter: RateLimiter
     rules: RulesStore
     tracker: TrackerLink
+    executor: Any = None  # gateway.executors.Executor (local thread pool or celery)
 
     def close(self) -> None:
+        if self.executor is not None:
+            self.executor.close()
         self.tracker.close()
         self.limiter.close()
         self.db.dispose()
