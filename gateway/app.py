@@ -18,7 +18,7 @@ from gateway.deps import GatewayState, require_principal
 from gateway.executors import make_executor
 from gateway.middleware import BodySizeLimit, UnhandledErrors
 from gateway.ratelimit import MemoryTokenBucket, RateLimiter, RedisTokenBucket
-from gateway.routes import arena, health, jobs, models, rewards, rules
+from gateway.routes import arena, health, jobs, models, paid_ft, rewards, rules
 from gateway.rules_store import (
     InvalidRules,
     RulesError,
@@ -104,7 +104,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_exception_handler(NoCandidates, _no_candidates)
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_principal)])
-    for module in (arena, rewards, rules, models, jobs):
+    for module in (arena, rewards, rules, models, jobs, paid_ft):
         v1.include_router(module.router)
     app.include_router(v1)
     return app
