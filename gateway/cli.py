@@ -102,6 +102,9 @@ def serve(
         sock.bind((settings.host, settings.port))
     except OSError as exc:
         _fail(f"cannot bind {settings.host}:{settings.port}: {exc.strerror}", code=1)
+    # Listen before uvicorn does: it reports "startup complete" before it starts accepting, and a
+    # client that connects in between would be refused instead of waiting in the backlog.
+    sock.listen(2048)
     bound = sock.getsockname()[1]
     err.print(f"gateway listening on http://{settings.host}:{bound}", highlight=False)
     server = uvicorn.Server(uvicorn.Config(application, log_level="info", proxy_headers=False))
