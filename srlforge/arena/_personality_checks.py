@@ -9,9 +9,8 @@ fields only (``needs_invitation``, ``running_water``, ``sunlight``, ``can_speak`
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 from srlforge.arena._personality_rules import Config
@@ -37,35 +36,105 @@ NEUTRALISED = frozenset({"truce", "charmed", "frightened", "defeated"})
 MOVES = frozenset({"move", "stalk", "flee"})
 
 
-@dataclass(frozen=True)
+class Plain:
+    """A pydantic row's fields as plain instance attributes (plus ``extra``), read-only by
+    convention. Pydantic models define ``__getattr__``, which keeps CPython off its specialised
+    attribute fast path, and the simulator reads these rows' fields millions of times."""
+
+    def __init__(self, model: Any, **extra: Any) -> None:
+        self.__dict__.update(vars(model), **extra)
+
+
+def plain_config(cfg: Config) -> Config:
+    """``cfg`` with every row the simulation reads turned ``Plain`` (same names, same values)."""
+
+    def rows(table: dict) -> dict:
+        return {key: Plain(row) for key, row in table.items()}
+
+    return dataclasses.replace(
+        cfg,
+        species={k: Plain(sp, ability=sp.ability) for k, sp in cfg.species.items()},
+        weapons=rows(cfg.weapons),
+        levels=rows(cfg.levels),
+        actions=rows(cfg.actions),
+        emo=Plain(cfg.emo),
+        moons=rows(cfg.moons),
+        sim=Plain(cfg.sim),
+        objectives=rows(cfg.objectives),
+        difficulty=rows(cfg.difficulty),
+    )
+
+
+class Distances(dict):
+    """All-pairs hop counts, ``dist[a][b]``; a source's row is computed when first read (most
+    states of a generated map only ever look at a few of them)."""
+
+    def __init__(self, exits: dict[str, list[str]]) -> None:
+        self.exits = exits
+
+    def __missing__(self, src: str) -> dict[str, int]:
+        if src not in self.exits:
+            raise KeyError(src)
+        # bfs() without a blocked set, inlined: these rows are most of the BFS work.
+        exits = self.exits
+        row = self[src] = {src: 0}
+        queue = [src]
+        for cur in queue:
+            step = row[cur] + 1
+            for nxt in exits[cur]:
+                if nxt not in row:
+                    row[nxt] = step
+                    queue.append(nxt)
+        return row
+
+
 class Graph:
-    exits: dict[str, list[str]]
-    tags: dict[str, frozenset[str]]
-    dist: dict[str, dict[str, int]]
+    """A map's adjacency (``exits``), tag sets and hop counts (``dist``, rows on demand),
+    plus ``memo``: derived per-map data (BFS over a blocked set, a species' blocked set…)
+    that the generator and its witness ask for many times per map. Read-only once built."""
+
+    __slots__ = ("dist", "exits", "memo", "tags")
+
+    def __init__(self, exits: dict[str, list[str]], tags: dict[str, frozenset[str]]) -> None:
+        self.exits = exits
+        self.tags = tags
+        self.dist: dict[str, dict[str, int]] = Distances(exits)
+        self.memo: dict[Any, Any] = {}
+
+    def reach(self, src: str, blocked: frozenset[str]) -> dict[str, int]:
+        """BFS distances from ``src`` avoiding ``blocked`` (``src`` itself is always in),
+        in BFS visiting order. Cached: callers must not mutate the result."""
+        key = (src, blocked)
+        seen = self.memo.get(key)
+        if seen is None:
+            seen = self.memo[key] = bfs(self.exits, src, blocked)
+        return seen
+
+
+def bfs(exits: dict[str, list[str]], src: str, blocked: Any = frozenset()) -> dict[str, int]:
+    """Hop counts from ``src`` in BFS visiting order, never entering ``blocked``."""
+    seen = {src: 0}
+    queue = [src]
+    for cur in queue:  # a list grown while iterated: a FIFO queue without deque's overhead
+        step = seen[cur] + 1
+        for nxt in exits[cur]:
+            if nxt not in seen and nxt not in blocked:
+                seen[nxt] = step
+                queue.append(nxt)
+    return seen
 
 
 def build_graph(game_map: dict[str, Any]) -> Graph:
     exits = {name: list(node["exits"]) for name, node in game_map.items()}
-    dist: dict[str, dict[str, int]] = {}
-    for src in exits:
-        seen = {src: 0}
-        queue = deque([src])
-        while queue:
-            cur = queue.popleft()
-            for nxt in exits[cur]:
-                if nxt not in seen:
-                    seen[nxt] = seen[cur] + 1
-                    queue.append(nxt)
-        dist[src] = seen
     tags = {name: frozenset(node["tags"]) for name, node in game_map.items()}
-    return Graph(exits, tags, dist)
+    return Graph(exits, tags)
 
 
 class Checks:
     """Graph helpers and rule checks over personality states, for one compiled rule set."""
 
     def __init__(self, cfg: Config) -> None:
-        self.cfg = cfg
+        self.cfg = plain_config(cfg)  # what the simulator, its search and generator read
         self._graphs: dict[int, tuple[Any, Graph]] = {}
         # Turns one move takes: SRD speeds relative to the base walking speed (zombie 20 ft -> 2).
         self.turns_per_move = {
@@ -130,8 +199,10 @@ class Checks:
 
     # ----- rule checks -----------------------------------------------------------------------
 
-    def check(self, state: State, act: Act) -> list[tuple[str, str]]:
-        """``(rule_id, message)`` for every hard and soft rule ``act`` breaks in ``state``."""
+    def check(self, state: State, act: Act, g: Graph | None = None) -> list[tuple[str, str]]:
+        """``(rule_id, message)`` for every hard and soft rule ``act`` breaks in ``state``.
+
+        ``g``: the state's Graph, when the caller already holds it (saves the cache lookup)."""
         kind, target, offer, ability, turns = act
         cfg = self.cfg
         if state["status"] != "ongoing":
@@ -145,7 +216,8 @@ class Checks:
             return [("action.params", f"unknown offer '{offer}'; one of {sorted(cfg.offers)}")]
         if turns is not None and (not row.durative or turns > cfg.sim.max_action_turns):
             return [("action.params", f"{kind} takes no timing.turns of {turns}")]
-        g = self.graph(state)
+        if g is None:
+            g = self.graph(state)
         m, p = state["monster"], state["player"]
         here, traits, emo = m["at"], m["traits"], m["emotions"]
         if row.target == "location":
@@ -157,11 +229,10 @@ class Checks:
         elif target != row.target:
             return [("action.target", f"{kind} targets '{row.target}', not '{target}'")]
         sp = cfg.species[state["species"]]
-        dist = g.dist[here][p["at"]]
-        hostile = p["mode"] in HOSTILE
-        panic = emo["fear"] >= cfg.emo.panic_at[traits["survival_instinct"]]
         out: list[tuple[str, str]] = []
         dest = here
+        # The hunter's distance, his hostility and panic are worked out only by the kinds of
+        # action they bear on (moves and waits, most of what is checked, need none of them).
         if kind == "move" or kind == "stalk":
             if target not in g.exits[here]:
                 return [("move.adjacent", f"the {target} is not an exit of the {here}")]
@@ -169,7 +240,7 @@ class Checks:
                 out.append(("concealment.cover", f"the {target} has no cover to stalk into"))
             dest = target
         elif kind == "flee":
-            if not (p["mode"] in PURSUERS and dist <= 1):
+            if not (p["mode"] in PURSUERS and g.dist[here][p["at"]] <= 1):
                 return [("flee.threat", "no hunter on the move within reach to flee from")]
             if emo["fear"] < cfg.emo.flee_fear:
                 return [("flee.threat", f"fear {emo['fear']} is too low to bolt")]
@@ -182,23 +253,24 @@ class Checks:
         elif kind == "attack":
             if p["at"] != here or p["mode"] == "defeated":
                 out.append(("attack.reach", "no standing hunter at your location"))
-            if panic:
+            if emo["fear"] >= cfg.emo.panic_at[traits["survival_instinct"]]:
                 out.append(("emotion.panic", f"fear {emo['fear']} is at the panic threshold"))
         elif kind == "negotiate":
             if not sp.can_speak:
                 out.append(("species.speech", f"the {sp.name} can't speak ({sp.languages})"))
-            if not (hostile and dist <= 1 and not p["parleyed"]):
+            if not (p["mode"] in HOSTILE and g.dist[here][p["at"]] <= 1 and not p["parleyed"]):
                 out.append(("negotiate.conditions", "no hostile hunter in earshot to parley"))
-            if panic:
+            if emo["fear"] >= cfg.emo.panic_at[traits["survival_instinct"]]:
                 out.append(("emotion.panic", f"fear {emo['fear']} is at the panic threshold"))
             if emo["rage"] >= cfg.emo.rage_limit:
                 out.append(("emotion.rage", f"rage {emo['rage']} is past talking"))
             if emo["hunger"] >= cfg.emo.hunger_frenzy:
                 out.append(("emotion.hunger", f"hunger {emo['hunger']} is a frenzy"))
         elif kind == "call_pack":
-            out += self._pack_violations(state, sp, dist, hostile)
+            dist = g.dist[here][p["at"]]
+            out += self._pack_violations(state, sp, dist, p["mode"] in HOSTILE)
         elif kind == "use_ability":
-            out += self._ability_violations(state, g, sp, ability or "", dist)
+            out += self._ability_violations(state, g, sp, ability or "", g.dist[here][p["at"]])
         elif kind == "feed" and (
             not sp.feeds_on or m["fed"] or state["objective"].get("victim") != here
         ):
@@ -206,9 +278,15 @@ class Checks:
         if dest != here:
             out += self.entry_violations(state, g, sp, dest)
             phylactery = state["phylactery"]
-            if sp.guards and here == phylactery and hostile and g.dist[p["at"]][phylactery] <= 1:
+            if (
+                sp.guards
+                and here == phylactery
+                and p["mode"] in HOSTILE
+                and g.dist[p["at"]][phylactery] <= 1
+            ):
                 out.append(("species.guards", f"the hunter is next to the {sp.guards}"))
-        day = state["turn"] + self.ticks(act, sp) >= state["dawn_turn"]
+        ticks = self.turns_per_move[sp.name] if kind in MOVES else turns or 1  # self.ticks()
+        day = state["turn"] + ticks >= state["dawn_turn"]
         if day and "indoors" not in g.tags[dest]:
             if sp.sunlight == "burns":
                 out.append(("species.sunlight", f"the sun will be up on the open {dest}"))

@@ -12,57 +12,61 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from srlforge.arena._personality_sim import Sim, State
-from srlforge.arena._personality_witness import Witness, bfs, blocked_for
+from srlforge.arena._personality_draws import Rng, draws_from
+from srlforge.arena._personality_map import topology
+from srlforge.arena._personality_sim import Graph, Sim, State
+from srlforge.arena._personality_witness import Witness, blocked_in
 from srlforge.rules.species import Species
 
 
 class Generator:
     def __init__(self, sim: Sim) -> None:
         self.sim = sim
-        self.cfg = sim.cfg
+        cfg = self.cfg = sim.cfg
         self.witness = Witness(sim)
+        # Per-rule-set constants, derived once instead of per scenario.
+        self.species_names = sorted(cfg.species)
+        self.moon_names = list(cfg.moons)
+        self.location_names = sorted(cfg.locations)
+        # required places -> (them without repeats, the other places sorted)
+        self.pools: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
+        self.location_tags = {k: frozenset(v) for k, v in cfg.locations.items()}
+        self.homes = sorted(k for k, tags in cfg.locations.items() if "private_home" in tags)
+        self.trait_bounds = (min(t for _, t in cfg.bands), max(t for _, t in cfg.bands))
+        self.trait_draws = {n: sorted(sp.trait_ranges.items()) for n, sp in cfg.species.items()}
+        self.weapons = {}  # species -> (bane weapons, the others), both sorted
+        for name, sp in cfg.species.items():
+            bane = sorted(w for w, e in sp.weapon_effect.items() if e >= cfg.sim.bane_effect)
+            self.weapons[name] = (bane, sorted(w for w in sp.weapon_effect if w not in bane))
 
     # ----- the world -------------------------------------------------------------------------
 
-    def build_map(self, rng: random.Random, n: int, extra: int, required: list[str]) -> dict:
-        """A random tree plus ``extra`` chords that close cycles of length >= 4.
+    def build_map(self, rng: Rng, n: int, extra: int, required: list[str]) -> Graph:
+        """A random tree plus ``extra`` chords that close cycles of length >= 4, as a Graph
+        (``map_of`` turns it into the state's map, once the layout is kept).
 
         No triangles: two steps along a path never land next to where they started, which is
-        what makes a swapped pair of moves illegal.
+        what makes a swapped pair of moves illegal. The topology is drawn by index
+        (``_personality_map``), exactly as the name-based construction drew it.
         """
-        pool = sorted(k for k in self.cfg.locations if k not in required)
-        kinds = list(dict.fromkeys(required)) + rng.sample(pool, n - len(set(required)))
+        key = tuple(required)
+        hit = self.pools.get(key)
+        if hit is None:  # a resting place (and a victim's home): few combinations, so cached
+            wanted = list(dict.fromkeys(required))
+            hit = self.pools[key] = (wanted, [k for k in self.location_names if k not in wanted])
+        wanted, pool = hit
+        kinds = wanted + rng.sample(pool, n - len(wanted))
         rng.shuffle(kinds)
-        exits: dict[str, list[str]] = {k: [] for k in kinds}
-        for i in range(1, n):
-            open_nodes = [k for k in kinds[:i] if len(exits[k]) < 3] or kinds[:i]
-            parent = rng.choice(open_nodes)
-            exits[parent].append(kinds[i])
-            exits[kinds[i]].append(parent)
-        dist = {a: bfs(exits, a) for a in kinds} if extra else {}
-        for _ in range(extra):
-            pairs = [
-                (a, b)
-                for i, a in enumerate(kinds)
-                for b in kinds[i + 1 :]
-                if len(exits[a]) < 4 and len(exits[b]) < 4 and dist[a][b] >= 3
-            ]
-            if not pairs:
-                break
-            a, b = rng.choice(pairs)
-            exits[a].append(b)
-            exits[b].append(a)
-            for x in kinds:  # shortest paths may now use the new chord
-                dx = dist[x]
-                for y in kinds:
-                    via = min(dx[a] + 1 + dist[b][y], dx[b] + 1 + dist[a][y])
-                    if via < dx[y]:
-                        dx[y] = via
-        return {k: {"tags": list(self.cfg.locations[k]), "exits": exits[k]} for k in kinds}
+        tags = self.location_tags
+        return Graph(topology(rng, kinds, extra), {k: tags[k] for k in kinds})
+
+    def map_of(self, g: Graph) -> dict[str, Any]:
+        """The state's map for ``g`` (it shares the exit lists: nothing mutates either)."""
+        tags = self.cfg.locations
+        return {k: {"tags": list(tags[k]), "exits": exits} for k, exits in g.exits.items()}
 
     def patrol(
-        self, rng: random.Random, exits: dict, start: str, length: int, avoid: tuple = ()
+        self, rng: Rng, exits: dict, start: str, length: int, avoid: tuple = ()
     ) -> list[str]:
         walk = [start]
         for _ in range(length):
@@ -86,27 +90,29 @@ class Generator:
         return tuple(out)
 
     def hunter_start(
-        self, rng: random.Random, exits: dict, monster: str | None, keep_clear: tuple
+        self, rng: Rng, g: Graph, monster: str | None, keep_clear: tuple
     ) -> str | None:
         """Where the hunter starts: out of the monster's sight and earshot when the map allows."""
         if monster is None:
             return None
-        near = bfs(exits, monster)
-        options = [x for x in exits if x not in keep_clear and near.get(x, 99) >= 2]
-        options = options or [x for x in exits if x not in keep_clear and x != monster]
+        # Two or more steps away = neither the monster's place nor one of its exits (a
+        # generated map is connected), which needs no BFS.
+        near = (monster, *g.exits[monster])
+        options = [x for x in g.exits if x not in keep_clear and x not in near]
+        options = options or [x for x in g.exits if x not in keep_clear and x != monster]
         return rng.choice(options) if options else None
 
-    def rehunt(self, rng: random.Random, st: State, far: int) -> bool:
+    def rehunt(self, rng: Rng, st: State, g: Graph, far: int) -> bool:
         """Move the hunter's patrol at least ``far`` locations from the monster (if possible)."""
-        exits = {k: v["exits"] for k, v in st["map"].items()}
+        exits = g.exits
         objective = st["objective"]
         clear = {objective.get(k) for k in ("goal", "refuge")}
         # Out of earshot of the victim; a lure target must be reached by being led, not by
         # the hunter's own rounds.
         for key in ("victim", "goal") if objective["kind"] != "reach_refuge" else ("victim",):
             if objective.get(key):
-                clear |= {x for x, d in bfs(exits, objective[key]).items() if d <= 1}
-        near = bfs(exits, st["monster"]["at"])
+                clear |= {objective[key], *exits[objective[key]]}  # within one step
+        near = g.dist[st["monster"]["at"]]
         options = [x for x in exits if near[x] >= far and x not in clear]
         avoid = self.off_limits(objective, st["phylactery"])
         options = [x for x in options if x not in avoid]
@@ -116,13 +122,12 @@ class Generator:
             st["player"] = {**st["player"], "at": start, "route": route, "route_i": 0}
         return bool(options)
 
-    def post_guard(self, rng: random.Random, st: State) -> None:
+    def post_guard(self, rng: Rng, st: State, g: Graph) -> None:
         """Post the hunter as a guard off the monster's shortest path to its goal."""
-        exits = {k: v["exits"] for k, v in st["map"].items()}
-        sp = self.cfg.species[st["species"]]
-        blocked = blocked_for(sp, st["map"], st["homes_invited"])
+        exits = g.exits
+        blocked = blocked_in(self.cfg.species[st["species"]], g, st["homes_invited"])
         here, goal = st["monster"]["at"], st["objective"]["goal"]
-        back = bfs(exits, goal, blocked)
+        back = g.reach(goal, blocked)
         path = {here}
         while here != goal and here in back:
             here = next(x for x in exits[here] if back.get(x, 99) < back[here])
@@ -131,27 +136,29 @@ class Generator:
         post = rng.choice(options) if options else st["player"]["at"]
         st["player"] = {**st["player"], "at": post, "mode": "guard", "route": [post], "loop": False}
 
-    def traits(self, rng: random.Random, sp: Species) -> dict[str, int]:
+    def traits(self, rng: Rng, sp: Species) -> dict[str, int]:
         jit = self.cfg.jitter
+        lo, hi = self.trait_bounds
+        intelligence = self.cfg.trait_from_score(sp.intelligence) + rng.randint(-jit, jit)
+        charisma = self.cfg.trait_from_score(sp.charisma) + rng.randint(-jit, jit)
         out = {
-            "intelligence": self.cfg.trait_from_score(sp.intelligence) + rng.randint(-jit, jit),
-            "charisma": self.cfg.trait_from_score(sp.charisma) + rng.randint(-jit, jit),
+            "intelligence": min(hi, max(lo, intelligence)),
+            "charisma": min(hi, max(lo, charisma)),
         }
-        lo, hi = min(t for _, t in self.cfg.bands), max(t for _, t in self.cfg.bands)
-        out = {k: min(hi, max(lo, v)) for k, v in out.items()}
-        for trait, (lo, hi) in sorted(sp.trait_ranges.items()):
+        for trait, (lo, hi) in self.trait_draws[sp.name]:
             out[trait] = rng.randint(lo, hi)
         return out
 
     # ----- scenarios -------------------------------------------------------------------------
 
     def generate(self, rng: random.Random, difficulty: int) -> dict[str, Any]:
+        rng = draws_from(rng)  # type: ignore[assignment]  # the same draws, made cheaper
         cfg = self.cfg
         row = cfg.difficulty[difficulty]
-        sp = cfg.species[rng.choice(sorted(cfg.species))]
+        sp = cfg.species[rng.choice(self.species_names)]
         traits = self.traits(rng, sp)
         goal = rng.choice(sp.personal_goals)
-        moon = rng.choice(list(cfg.moons))
+        moon = rng.choice(self.moon_names)
         compound = rng.random() < row.compound_chance
         max_turns = cfg.sim.max_turns
         # Dawn is fixed before the witness runs for species the sun doesn't burn (it can cut a
@@ -168,19 +175,20 @@ class Generator:
             # the hunter standing guard off its path (which no witness can fail).
             fallback = attempt >= cfg.sim.attempts
             kind = "reach_refuge" if fallback else cfg.goal_objective[goal]
-            st = self.layout(rng, row, sp, traits, kind, goal, compound)
-            if st is None:
+            laid = self.layout(rng, row, sp, traits, kind, goal, compound)
+            if laid is None:
                 continue
+            st, g = laid
             st["moon"], st["dawn_turn"] = moon, dawn
             if fallback:
-                self.post_guard(rng, st)
-            turns = self.witness.run(st, st["objective"]["deadline"])
+                self.post_guard(rng, st, g)
+            turns = self.witness.run(st, st["objective"]["deadline"], g)
             patrols = kind in ("reach_refuge", "feed_unseen", "lure") and not fallback
             for farther in (2, 3) if patrols else ():
                 # Same map and monster; the hunter patrols farther off (if there is room).
-                if turns is not None or not self.rehunt(rng, st, farther):
+                if turns is not None or not self.rehunt(rng, st, g, farther):
                     break
-                turns = self.witness.run(st, st["objective"]["deadline"])
+                turns = self.witness.run(st, st["objective"]["deadline"], g)
             if turns is None:
                 continue
             objective = st["objective"]
@@ -189,7 +197,11 @@ class Generator:
             refuge_bound = kind == "reach_refuge" or objective.get("refuge") is not None
             if burns:
                 st["dawn_turn"] = objective["deadline"] + (0 if refuge_bound else 1)
-            text = cfg.objectives[kind].text.format(**{k: v for k, v in objective.items()})
+            text = cfg.objectives[kind].text.format(**objective)
+            # Only the map that made it into the scenario is built. Its Graph is not handed to
+            # the simulator's cache: keeping it costs sampling more (memory the GC walks) than
+            # rebuilding it costs the first check or solve that needs it.
+            st["map"] = self.map_of(g)
             return {
                 "species": sp.name,
                 "objective": text,
@@ -217,31 +229,30 @@ class Generator:
 
     def layout(
         self,
-        rng: random.Random,
+        rng: Rng,
         row: Any,
         sp: Species,
         traits: dict[str, int],
         kind: str,
         goal: str,
         compound: bool,
-    ) -> State | None:
+    ) -> tuple[State, Graph] | None:
         cfg = self.cfg
         rest = rng.choice(sp.resting_places)
-        homes = sorted(k for k, tags in cfg.locations.items() if "private_home" in tags)
         required = [rest]
         victim_home = None
         if kind == "feed_unseen" and sp.needs_invitation:
-            victim_home = rng.choice(homes)
+            victim_home = rng.choice(self.homes)
             required.append(victim_home)
-        game_map = self.build_map(rng, row.nodes, row.extra_edges, required)
-        names = list(game_map)
-        exits = {k: v["exits"] for k, v in game_map.items()}
+        g = self.build_map(rng, row.nodes, row.extra_edges, required)
+        names = list(g.exits)
+        exits, tags = g.exits, g.tags
         invited = sorted(
             x
             for x in names
-            if "private_home" in game_map[x]["tags"] and (x == victim_home or rng.random() < 0.25)
+            if "private_home" in tags[x] and (x == victim_home or rng.random() < 0.25)
         )
-        blocked = blocked_for(sp, game_map, invited)
+        blocked = blocked_in(sp, g, invited)
         free = [x for x in names if x not in blocked]
         far = row.start_distance
         objective: dict[str, Any] = {"kind": kind, "deadline": cfg.sim.max_turns}
@@ -255,32 +266,35 @@ class Generator:
             return rng.choice(options) if options else None
 
         if kind == "reach_refuge":
-            m_at = pick_far(bfs(exits, rest, blocked))
+            m_at = pick_far(g.reach(rest, blocked))
             objective["goal"] = rest
-            h_at = self.hunter_start(rng, exits, m_at, (rest, *guarded))
+            h_at = self.hunter_start(rng, g, m_at, (rest, *guarded))
         elif kind == "feed_unseen":
             victim = victim_home or rng.choice([x for x in free if x != rest])
             refuge = rest if compound and victim != rest else None
             objective.update(victim=victim, refuge=refuge)
-            m_at = pick_far(bfs(exits, victim, blocked), exclude=(refuge,))
-            near_victim = [x for x, d in bfs(exits, victim).items() if d <= 1]
-            h_at = self.hunter_start(rng, exits, m_at, (refuge, *near_victim, *guarded))
+            m_at = pick_far(g.reach(victim, blocked), exclude=(refuge,))
+            near_victim = [victim, *exits[victim]]  # within one step
+            h_at = self.hunter_start(rng, g, m_at, (refuge, *near_victim, *guarded))
         elif kind == "lure":
             m_at = rng.choice(free)
-            reach = bfs(exits, m_at, blocked)
+            reach = g.reach(m_at, blocked)  # its BFS order is the order the lure is drawn from
             h_at = pick_far(reach, exclude=tuple(guarded))
-            lure = [x for x in reach if x not in (m_at, h_at) and h_at and bfs(exits, h_at)[x] >= 2]
-            if h_at is None or not lure:
+            if h_at is None:
+                return None
+            near_h = exits[h_at]  # 2+ steps from him: not h_at, not one of its exits
+            lure = [x for x in reach if x not in (m_at, h_at) and x not in near_h]
+            if not lure:
                 return None
             objective["goal"] = rng.choice(lure)
         elif kind == "negotiate_passage":
             m_at = rng.choice(free)
-            dist = bfs(exits, m_at, blocked)
+            dist = g.reach(m_at, blocked)
             ends = [x for x in names if dist.get(x, 0) >= max(3, far)]
             if not ends:
                 return None
             end = rng.choice(ends)
-            back = bfs(exits, end, blocked)
+            back = g.reach(end, blocked)
             path = [m_at]
             while path[-1] != end:
                 path.append(next(x for x in exits[path[-1]] if back.get(x, 99) < back[path[-1]]))
@@ -288,7 +302,7 @@ class Generator:
             objective.update(goal=end, post=h_at)
             mode, loop = "guard", False
         else:
-            to_lair = bfs(exits, rest)
+            to_lair = g.dist[rest]
             starts = [x for x in names if to_lair[x] >= far + 1] or [
                 x for x in names if to_lair[x] >= 3
             ]
@@ -308,17 +322,16 @@ class Generator:
         else:
             avoid = self.off_limits(objective, phylactery)
             route = self.patrol(rng, exits, h_at, rng.randint(1, 3), avoid)
-        bane = sorted(w for w, e in sp.weapon_effect.items() if e >= cfg.sim.bane_effect)
-        other = sorted(w for w in sp.weapon_effect if w not in bane)
+        bane, other = self.weapons[sp.name]
         use_bane = bool(bane) and (rng.random() < row.bane_chance or not other)
         weapon = rng.choice(bane if use_bane else other)
         level = cfg.levels[row.hunter_level]
-        return {
+        st = {
             "species": sp.name,
             "objective": objective,
             "dawn_turn": cfg.sim.max_turns + 1,
             "moon": "",
-            "map": game_map,
+            "map": None,  # filled in by generate() if this layout is kept (nothing reads it)
             "homes_invited": invited,
             "phylactery": phylactery,
             "turn": 0,
@@ -356,3 +369,4 @@ class Generator:
                 "parleyed": False,
             },
         }
+        return st, g

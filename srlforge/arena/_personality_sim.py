@@ -30,6 +30,8 @@ from srlforge.rules.species import Species
 
 __all__ = ["HOSTILE", "NEUTRALISED", "Act", "Graph", "Sim", "State", "diff"]
 
+MOVING = frozenset({"patrol", "chase", "frightened"})  # hunter modes that walk each turn
+
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """The keys of ``new`` that differ from ``old`` (nested dicts recurse; lists compare whole)."""
@@ -57,24 +59,31 @@ class Sim(Checks):
         new = self.advance(state, act)
         return new, diff(state, new)
 
-    def advance(self, state: State, act: Act) -> State:
-        """The state after a rule-checked ``act`` (``step`` without the delta)."""
-        m = dict(state["monster"])
-        m["emotions"] = dict(m["emotions"])
-        p = dict(state["player"])
-        new = {**state, "monster": m, "player": p}
+    def advance(self, state: State, act: Act, g: Graph | None = None) -> State:
+        """The state after a rule-checked ``act`` (``step`` without the delta); ``g`` as in
+        ``check``."""
+        # Copy on write (dict.copy() is the cheapest copy, and keeps key order).
+        m = state["monster"].copy()
+        m["emotions"] = m["emotions"].copy()
+        p = state["player"].copy()
+        new = state.copy()
+        new["monster"], new["player"] = m, p
         sp = self.cfg.species[state["species"]]
-        g = self.graph(state)
-        for i in range(self.ticks(act, sp)):
+        if g is None:
+            g = self.graph(state)
+        kind = act[0]
+        for i in range(self.turns_per_move[sp.name] if kind in MOVES else act[4] or 1):
             # A sustained attack ends early once the hunter is gone or down.
-            if i and act[0] == "attack" and (p["at"] != m["at"] or p["mode"] == "defeated"):
+            if i and kind == "attack" and (p["at"] != m["at"] or p["mode"] == "defeated"):
                 break
-            self._tick(new, g, sp, act, i == 0)
+            self._tick(new, g, sp, act, not i)
             if new["status"] != "ongoing":
                 break
         return new
 
     def _tick(self, st: State, g: Graph, sp: Species, act: Act, first: bool) -> None:
+        # Clamps are spelled out rather than min()/max(): those builtins parse keyword
+        # arguments on every call, a measurable share of a tick.
         cfg, emo_cfg = self.cfg, self.cfg.emo
         m, p = st["monster"], st["player"]
         emo = m["emotions"]
@@ -100,36 +109,104 @@ class Sim(Checks):
                 m["fed"] = True
                 emo["hunger"] = 0
         turn = st["turn"] + 1
-        self._move_player(st, g, m, p, came_from)
-        dist = g.dist[p["at"]][m["at"]]
-        seen = not m["hidden"] and (
-            dist == 0 or (dist == 1 and self.far_visible(st, g, m["at"], turn))
-        )
+        if p["mode"] in MOVING or p["mode_turns"]:  # otherwise he holds still, as he is
+            self._move_player(st, g, m, p, came_from)
+        at, mode = m["at"], p["mode"]
+        tags = g.tags[at]
+        # Maps are undirected, so either end's row will do: use one already worked out
+        # before paying for a BFS (the monster's, which check() reads too).
+        known = g.dist.get(p["at"])
+        dist = known[at] if known is not None else g.dist[at][p["at"]]
+        if m["hidden"]:
+            seen = False
+        elif dist == 1:  # self.far_visible(), inlined
+            seen = "lit" in tags or (
+                "indoors" not in tags
+                and (turn >= st["dawn_turn"] or cfg.moons[st["moon"]].lights_outdoors)
+            )
+        else:
+            seen = dist == 0
         # Anyone awake and not fleeing notices; only a hostile hunter acts on it.
-        noticed = p["mode"] in WATCHFUL and (seen or 0 < noise >= dist)
-        detected = noticed and p["mode"] in HOSTILE
+        noticed = mode in WATCHFUL and (seen or 0 < noise >= dist)
         struck_types: tuple[str, ...] = ()
-        if detected:
-            p["last_seen"] = m["at"]
-            if p["mode"] == "patrol":
+        if noticed and mode in HOSTILE:
+            p["last_seen"] = at
+            if mode == "patrol":
                 p["mode"] = "chase"
             if dist <= 1 and sp.weapon_effect[p["weapon"]] >= cfg.sim.bane_effect:
-                emo["fear"] = min(emo_cfg.cap, emo["fear"] + emo_cfg.fear_on_threat)
+                fear = emo["fear"] + emo_cfg.fear_on_threat
+                emo["fear"] = fear if fear < emo_cfg.cap else emo_cfg.cap
             if dist == 0:
                 struck_types = self._hunter_strikes(sp, m, p)
-        elif p["mode"] == "patrol" and dist <= 1:
+        elif mode == "patrol" and dist <= 1:
             # Watching an unaware hunter pass close by makes the monster curious about him.
-            emo["curiosity"] = min(emo_cfg.cap, emo["curiosity"] + 1)
+            curiosity = emo["curiosity"] + 1
+            emo["curiosity"] = curiosity if curiosity < emo_cfg.cap else emo_cfg.cap
         if dist >= emo_cfg.fear_calm_distance and emo["fear"]:
             emo["fear"] -= 1
-        self._environment(st, g, sp, m, turn, struck_types)
+        # The environment: running water harms some species; strikes, water and sunlight
+        # (the turn's, not the action's) can each stop regeneration.
+        water = "running_water" in tags and sp.running_water == "harmed"
+        if water:
+            hp = m["hp"] - sp.running_water_damage
+            m["hp"] = hp if hp > 0 else 0
+        regen = sp.regeneration
+        if regen and 0 < m["hp"] < m["max_hp"]:
+            blocked = set(struck_types)
+            if water:
+                blocked.add("running_water")
+            if turn >= st["dawn_turn"] and "indoors" not in tags:
+                blocked.add("sunlight")
+            if blocked.isdisjoint(regen.blocked_by):
+                hp = m["hp"] + regen.hp
+                m["hp"] = hp if hp < m["max_hp"] else m["max_hp"]
         if sp.hunger_every and not (first and kind == "feed") and turn % sp.hunger_every == 0:
-            emo["hunger"] = min(emo_cfg.cap, emo["hunger"] + 1)
+            hunger = emo["hunger"] + 1
+            emo["hunger"] = hunger if hunger < emo_cfg.cap else emo_cfg.cap
         st["turn"] = turn
-        self._resolve(st, m, p, fed_now=first and kind == "feed", noticed=noticed)
+        # Resolve the turn: lost, won or out of time (inlined rather than a method call: the
+        # tick is the innermost loop of both the generator's witness and the expert's search).
+        objective = st["objective"]
+        goal_kind = objective["kind"]
+        hp = m["hp"]
+        lost = None
+        if hp <= 0:
+            lost = "destroyed"
+        elif hp <= int(m["max_hp"] * emo_cfg.retreat_fraction[m["traits"]["survival_instinct"]]):
+            lost = "wounded_retreat"
+        else:
+            mode = p["mode"]
+            phylactery = st["phylactery"]
+            if phylactery is not None and p["at"] == phylactery != at and mode in HOSTILE:
+                lost = "phylactery_exposed"
+            elif goal_kind == "defend_lair" and p["at"] == objective["lair"] and mode in HOSTILE:
+                lost = "lair_despoiled"
+            elif goal_kind == "feed_unseen" and first and kind == "feed" and noticed:
+                lost = "seen_feeding"
+            elif goal_kind == "lure" and mode == "defeated":
+                lost = "hunter_defeated"
+        if lost:
+            st["status"], st["outcome"] = "lost", lost
+            return
+        if goal_kind == "reach_refuge" or goal_kind == "negotiate_passage":
+            won = at == objective["goal"]
+        elif goal_kind == "feed_unseen":
+            refuge = objective.get("refuge")
+            won = m["fed"] and (refuge is None or at == refuge)
+        elif goal_kind == "lure":
+            # Lured = he came there after you: chasing, the goal is where he last saw you.
+            goal = objective["goal"]
+            won = p["at"] == goal and p["mode"] == "chase" and p["last_seen"] == goal
+        else:
+            won = p["mode"] in NEUTRALISED
+        if won:
+            st["status"], st["outcome"] = "won", goal_kind
+        elif turn >= objective["deadline"]:
+            st["status"], st["outcome"] = "lost", "out_of_time"
 
     def _monster_strikes(self, sp: Species, m: dict, p: dict) -> None:
-        p["hp"] = max(0, p["hp"] - sp.attack.damage)
+        hp = p["hp"] - sp.attack.damage
+        p["hp"] = hp if hp > 0 else 0
         p["last_seen"] = m["at"]
         if p["hp"] == 0:
             p["mode"], p["mode_turns"] = "defeated", 0
@@ -167,9 +244,12 @@ class Sim(Checks):
                 i = 0 if p["loop"] else len(route) - 1
             p["route_i"], nxt = i, route[i]
         elif mode == "chase":
-            goal = p["last_seen"]
-            to_goal = g.dist[goal]
-            nxt = next((x for x in g.exits[here] if to_goal[x] < to_goal[here]), here)
+            to_goal = g.dist[p["last_seen"]]
+            bound = to_goal[here]
+            for x in g.exits[here]:  # the first exit that closes in
+                if to_goal[x] < bound:
+                    nxt = x
+                    break
         elif mode == "frightened":
             from_m = g.dist[m["at"]]
             nxt = max(g.exits[here], key=lambda x: from_m[x], default=here)
@@ -189,7 +269,8 @@ class Sim(Checks):
             objective = st["objective"]
             if nxt in (objective.get("lair"), st["phylactery"]):
                 emo = m["emotions"]
-                emo["rage"] = min(self.cfg.emo.cap, emo["rage"] + self.cfg.emo.rage_on_intrusion)
+                rage, cap = emo["rage"] + self.cfg.emo.rage_on_intrusion, self.cfg.emo.cap
+                emo["rage"] = rage if rage < cap else cap
 
     def _hunter_strikes(self, sp: Species, m: dict, p: dict) -> tuple[str, ...]:
         weapon = self.cfg.weapons[p["weapon"]]
@@ -207,62 +288,10 @@ class Sim(Checks):
             and weapon.damage_type not in fort.bypassed_by
         ):
             hp = 1
-        m["hp"] = max(0, hp)
-        emo["fear"] = min(emo_cfg.cap, emo["fear"] + emo_cfg.fear_on_hit)
-        emo["rage"] = min(emo_cfg.cap, emo["rage"] + emo_cfg.rage_on_hit)
+        m["hp"] = hp if hp > 0 else 0  # clamps spelled out, as in _tick
+        cap = emo_cfg.cap
+        fear, rage = emo["fear"] + emo_cfg.fear_on_hit, emo["rage"] + emo_cfg.rage_on_hit
+        emo["fear"] = fear if fear < cap else cap
+        emo["rage"] = rage if rage < cap else cap
         emo["curiosity"] = 0
         return (weapon.damage_type,)
-
-    def _environment(
-        self, st: State, g: Graph, sp: Species, m: dict, turn: int, struck: tuple[str, ...]
-    ) -> None:
-        tags = g.tags[m["at"]]
-        blocked = set(struck)
-        if "running_water" in tags and sp.running_water == "harmed":
-            m["hp"] = max(0, m["hp"] - sp.running_water_damage)
-            blocked.add("running_water")
-        if turn >= st["dawn_turn"] and "indoors" not in tags:
-            blocked.add("sunlight")
-        regen = sp.regeneration
-        if regen and 0 < m["hp"] < m["max_hp"] and blocked.isdisjoint(regen.blocked_by):
-            m["hp"] = min(m["max_hp"], m["hp"] + regen.hp)
-
-    def _resolve(self, st: State, m: dict, p: dict, fed_now: bool, noticed: bool) -> None:
-        objective = st["objective"]
-        kind = objective["kind"]
-        fraction = self.cfg.emo.retreat_fraction[m["traits"]["survival_instinct"]]
-        lost = None
-        if m["hp"] <= 0:
-            lost = "destroyed"
-        elif m["hp"] <= int(m["max_hp"] * fraction):
-            lost = "wounded_retreat"
-        elif (
-            st["phylactery"] is not None
-            and p["at"] == st["phylactery"] != m["at"]
-            and p["mode"] in HOSTILE
-        ):
-            lost = "phylactery_exposed"
-        elif kind == "defend_lair" and p["at"] == objective["lair"] and p["mode"] in HOSTILE:
-            lost = "lair_despoiled"
-        elif kind == "feed_unseen" and fed_now and noticed:
-            lost = "seen_feeding"
-        elif kind == "lure" and p["mode"] == "defeated":
-            lost = "hunter_defeated"
-        if lost:
-            st["status"], st["outcome"] = "lost", lost
-            return
-        if kind in ("reach_refuge", "negotiate_passage"):
-            won = m["at"] == objective["goal"]
-        elif kind == "feed_unseen":
-            refuge = objective.get("refuge")
-            won = m["fed"] and (refuge is None or m["at"] == refuge)
-        elif kind == "lure":
-            # Lured = he came there after you: chasing, the goal is where he last saw you.
-            goal = objective["goal"]
-            won = p["at"] == goal and p["mode"] == "chase" and p["last_seen"] == goal
-        else:
-            won = p["mode"] in NEUTRALISED
-        if won:
-            st["status"], st["outcome"] = "won", kind
-        elif st["turn"] >= objective["deadline"]:
-            st["status"], st["outcome"] = "lost", "out_of_time"
