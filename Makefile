@@ -11,10 +11,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[all,dev]'
 	@touch $(STAMP)
 
-## run: the main job (embedded, no server, no GPU, no network)
+## run: the main job, embedded SRL -> RLVR (no server, no GPU, no network; ~4 min on 2 cores)
 run: $(STAMP)
-	$(VENV)/bin/srlforge arena demo --species vampire
-	$(VENV)/bin/srlforge arena check --model-type all --n 20
+	$(VENV)/bin/srlforge pipeline --species vampire --model-type personality
 
 ## test: lint + the whole test suite
 test: $(STAMP)
@@ -27,6 +26,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/bench_arena.py
+	$(VENV)/bin/python bench/bench_srl_throughput.py
+	$(VENV)/bin/python bench/bench_learning.py
 
 clean-venv:
 	rm -rf $(VENV)

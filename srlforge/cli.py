@@ -23,6 +23,7 @@ import gateway.cli
 from collab_service.cli import generate as collab_generate
 from paid_ft_service.cli import app as paid_ft_app
 from tracker_service.cli import app as tracker_app
+from trainer_service.cli import bench_learning_app, pipeline_app, train_app
 
 app = typer.Typer(
     help="srlforge: train small game-AI models with SRL -> RLVR on verifiable rewards.",
@@ -40,6 +41,11 @@ app.command("generate")(collab_generate)
 app.add_typer(paid_ft_app, name="paid-ft")
 app.command("serve")(gateway.cli.serve)
 app.add_typer(gateway.cli.keys_app, name="keys")
+app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(train_app, name="train")
+bench_app = typer.Typer(help="Benchmarks that train (CPU by default).", no_args_is_help=True)
+bench_app.add_typer(bench_learning_app, name="learning")
+app.add_typer(bench_app, name="bench")
 
 err = Console(stderr=True)
 
