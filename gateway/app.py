@@ -15,9 +15,10 @@ from fastapi.responses import JSONResponse
 from gateway import errors
 from gateway.db import GatewayDatabase
 from gateway.deps import GatewayState, require_principal
+from gateway.executors import make_executor
 from gateway.middleware import BodySizeLimit, UnhandledErrors
 from gateway.ratelimit import MemoryTokenBucket, RateLimiter, RedisTokenBucket
-from gateway.routes import arena, health, models, paid_ft, rewards, rules
+from gateway.routes import arena, health, jobs, models, paid_ft, rewards, rules
 from gateway.rules_store import (
     InvalidRules,
     RulesError,
@@ -60,6 +61,7 @@ def build_state(settings: GatewaySettings) -> GatewayState:
         limiter=make_limiter(settings),
         rules=RulesStore(db, settings.resolved_rules_dir(), get_shared_settings().rules_dir),
         tracker=TrackerLink(settings),
+        executor=make_executor(db, settings),
     )
 
 
@@ -89,7 +91,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         title="srlforge gateway",
         version=API_VERSION,
         description="Verifiable environments, rewards, rule sets and model selection for "
-        "srlforge. Authenticate with the X-API-Key header.",
+        "srlforge, and pipeline jobs. Authenticate with the X-API-Key header.",
         lifespan=lifespan,
     )
     app.state.gateway = state
@@ -102,7 +104,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_exception_handler(NoCandidates, _no_candidates)
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_principal)])
-    for module in (arena, rewards, rules, models, paid_ft):
+    for module in (arena, rewards, rules, models, jobs, paid_ft):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

@@ -31,9 +31,12 @@ class GatewayState:
     limiter: RateLimiter
     rules: RulesStore
     tracker: TrackerLink
+    executor: Any = None  # gateway.executors.Executor (local thread pool or celery)
     paid_ft: Any = None  # paid_ft_service.service.PaidFT, built on first /v1/paid-ft call
 
     def close(self) -> None:
+        if self.executor is not None:
+            self.executor.close()
         if self.paid_ft is not None:
             self.paid_ft.db.dispose()
         self.tracker.close()

@@ -91,7 +91,34 @@ class GatewaySettings(BaseSettings):
         description="Redis key prefix; separate deployments sharing one Redis need their own.",
     )
     # --- executors and dependencies ------------------------------------------------------------
-    executor: Literal["local", "celery"] = "local"
+    executor: Literal["local", "celery"] = Field(
+        default="local",
+        description="local: pipeline jobs run in worker threads of this process; celery: a "
+        "chain of tasks on the broker, run by `celery -A gateway.celery_app worker`.",
+    )
+    local_workers: int = Field(
+        default=1, ge=1, le=64, description="Threads of the local executor (jobs at once)."
+    )
+    max_concurrent_jobs: int = Field(
+        default=2, ge=1, description="Queued + running jobs per tenant; more is a 429."
+    )
+    runs_dir: Path | None = Field(
+        default=None,
+        description="Where jobs write runs/<job_id>/ (shared storage for celery workers); "
+        "unset: the shared SRLFORGE_RUNS_DIR.",
+    )
+    job_lease_s: float = Field(
+        default=600.0, gt=0, description="Lease of a running step; renewed every third of it."
+    )
+    job_max_attempts: int = Field(default=3, ge=1, description="Per step, in the ledger.")
+    job_events_poll_s: float = Field(
+        default=0.5, gt=0, description="How often the SSE stream looks for progress."
+    )
+    celery_queue_prefix: str = Field(
+        default="",
+        description="Prepended to the queue names collab, srl, rlvr, eval (separate "
+        "deployments or tests sharing one broker).",
+    )
     broker_url: str | None = Field(
         default=None, repr=False, description="Celery broker; /readyz checks it."
     )
@@ -178,6 +205,11 @@ class GatewaySettings(BaseSettings):
                 f"{ENV_PREFIX}KEY_SECRET is required with a database server or the celery "
                 "executor: every replica must hash API keys with the same secret"
             )
+        if self.executor == "celery" and not self.broker_url:
+            raise SettingsError(
+                f"{ENV_PREFIX}EXECUTOR=celery needs {ENV_PREFIX}BROKER_URL "
+                "(e.g. redis://127.0.0.1:6379/0)"
+            )
         weights = self.selection_weights()
         if sum(weights.values()) <= 0:
             raise SettingsError(
@@ -194,6 +226,9 @@ class GatewaySettings(BaseSettings):
 
     def resolved_db_url(self) -> str:
         return self.db_url or get_shared_settings().default_db_url("gateway")
+
+    def resolved_runs_dir(self) -> Path:
+        return self.runs_dir or get_shared_settings().runs_dir
 
     def resolved_rules_dir(self) -> Path:
         return self.rules_dir or get_shared_settings().home / "gateway" / "rules"
