@@ -100,6 +100,16 @@ def _summary_table(report: dict[str, Any]) -> Table:
                 f"{m['format_valid_rate']:.2f}",
                 f"{ev['step_similarity']:.2f}",
             )
+        free = ev.get("unconstrained")
+        if free:
+            table.add_row(
+                name,
+                f"{free['split']} (free decoding)",
+                f"{free['success_rate']:.2f}",
+                f"{free['mean_outcome_reward']:.2f}",
+                f"{free['format_valid_rate']:.2f}",
+                "",
+            )
     return table
 
 
@@ -121,6 +131,14 @@ def pipeline(
     runs_dir: Annotated[Path | None, typer.Option(help="Folder of run folders.")] = None,
     checkpoint_every: Annotated[int | None, typer.Option(help="Save every N steps.")] = None,
     curriculum: Annotated[bool | None, typer.Option("--curriculum/--no-curriculum")] = None,
+    legal_actions: Annotated[
+        bool | None,
+        typer.Option(
+            "--legal-actions/--free-decoding",
+            help="RLVR rollouts and evaluation choose among the arena's legal actions "
+            "(default), or decode freely.",
+        ),
+    ] = None,
     register: Annotated[
         bool | None, typer.Option("--register/--no-register", help="Register in the tracker.")
     ] = None,
@@ -152,6 +170,7 @@ def pipeline(
             runs_dir=runs_dir,
             checkpoint_every=checkpoint_every,
             curriculum=curriculum,
+            legal_actions=legal_actions,
             register_model=register,
         )
     except (ValidationError, ValueError) as exc:

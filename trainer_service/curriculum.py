@@ -89,7 +89,13 @@ def run_rlvr_curriculum(
             difficulties=[level],
             species=config.species,
         )
-        ev = evaluate(current, arena, {"validation": validation}, reference_dir=start)
+        ev = evaluate(
+            current,
+            arena,
+            {"validation": validation},
+            reference_dir=start,
+            legal_actions=kwargs.get("legal_actions", True),
+        )
         metrics = {**ev["splits"]["validation"], "kl_to_reference": ev["kl_to_reference"]}
         passed = gates.check(metrics)
         promoted = all(passed.values()) and level < max(DIFFICULTIES)

@@ -122,9 +122,14 @@ def evaluate(
     fmt: TranscriptFormat = DEFAULT_FORMAT,
     device: str = "cpu",
     max_new_tokens: int = 32,
+    legal_actions: bool = False,
 ) -> dict[str, Any]:
     """Evaluate one checkpoint. Returns the in-distribution metrics at the top level (the
-    report's contract), every split under ``splits``, and the cross-split numbers."""
+    report's contract), every split under ``splits``, and the cross-split numbers.
+
+    With ``legal_actions`` the episodes are decoded among the arena's legal actions (see
+    ``trainer_service.constrained``) and the first split is also played with free decoding,
+    reported under ``unconstrained``, so both numbers are always side by side."""
     model, tokenizer = load_policy(model_dir, device)
     result: dict[str, Any] = {"splits": {}}
     greedy_episodes: list[Episode] = []
@@ -138,6 +143,7 @@ def evaluate(
             greedy=True,
             fmt=fmt,
             max_new_tokens=max_new_tokens,
+            legal_actions=legal_actions,
         )
         seconds = time.perf_counter() - start
         metrics = episode_metrics(episodes)
@@ -153,11 +159,19 @@ def evaluate(
                     greedy=False,
                     fmt=fmt,
                     max_new_tokens=max_new_tokens,
+                    legal_actions=legal_actions,
                 )
                 solved = [a or e.verdict.success for a, e in zip(solved, sampled, strict=True)]
             metrics[f"pass_at_{pass_k}"] = sum(solved) / max(len(solved), 1)
         result["splits"][name] = metrics
         greedy_episodes += episodes
+    result["decoding"] = "legal_actions" if legal_actions else "free"
+    if legal_actions and splits:
+        name, scenarios = next(iter(splits.items()))
+        free = play_episodes(
+            model, tokenizer, arena, scenarios, greedy=True, fmt=fmt, max_new_tokens=max_new_tokens
+        )
+        result["unconstrained"] = {"split": name, **episode_metrics(free)}
     result["step_similarity"] = step_similarity(model, tokenizer, similarity_rows)
     if reference_dir is not None and Path(reference_dir) != Path(model_dir):
         reference, _ = load_policy(reference_dir, device)

@@ -45,6 +45,12 @@ class PipelineConfig(BaseModel):
         default_factory=lambda: {"sft": 60, "srl": 40, "rlvr": 20, "dpo": 30}
     )
     checkpoint_every: int = Field(default=0, ge=0, description="0: no checkpoints.")
+    legal_actions: bool = Field(
+        default=True,
+        description="RLVR rollouts and evaluation decode among the arena's legal actions where "
+        "it has an action mask (the valid-action constraint of text-game RL); evaluation also "
+        "reports free decoding under 'unconstrained'. False: free decoding everywhere.",
+    )
     curriculum: bool = False
     seed: int = Field(default=0, ge=0, description="Data, sampling and training seed.")
     base_seed: int = Field(default=0, ge=0, description="Seed of a preset base model's build.")

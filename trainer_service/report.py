@@ -74,7 +74,14 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"{_fmt(m.get('reward_last_quarter', m.get('loss_last_quarter', '-')))} |"
         )
     splits = list(next(iter(report["eval"].values()), {}).get("splits", {}))
+    decoding = next(iter(report["eval"].values()), {}).get("decoding", "free")
     lines += ["", "## Held-out evaluation (greedy)", ""]
+    if decoding == "legal_actions":
+        lines += [
+            "Decoded among the arena's legal actions (`legal_actions: true`); the rows marked "
+            "*free decoding* are the same checkpoints writing unconstrained text.",
+            "",
+        ]
     header = "| checkpoint | split | success | outcome | violations/episode | format valid |"
     lines += [header, "|---|---|---|---|---|---|"]
     for name, ev in report["eval"].items():
@@ -84,6 +91,13 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"| {name} | {split} | {_fmt(m.get('success_rate'))} | "
                 f"{_fmt(m.get('mean_outcome_reward'))} | {_fmt(m.get('violation_rate'))} | "
                 f"{_fmt(m.get('format_valid_rate'))} |"
+            )
+        free = ev.get("unconstrained")
+        if free:
+            lines.append(
+                f"| {name} | {free['split']}, *free decoding* | {_fmt(free.get('success_rate'))} "
+                f"| {_fmt(free.get('mean_outcome_reward'))} | {_fmt(free.get('violation_rate'))} "
+                f"| {_fmt(free.get('format_valid_rate'))} |"
             )
     lines += ["", "| checkpoint | step similarity | KL to base |", "|---|---|---|"]
     for name, ev in report["eval"].items():

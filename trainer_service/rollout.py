@@ -16,9 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from transformers import LogitsProcessorList
 
 from srlforge.arena.base import Arena
 from srlforge.schema import EpisodeVerdict, Scenario, StepVerdict
+from trainer_service.constrained import (
+    Trie,
+    TrieLogitsProcessor,
+    completion_trie,
+    legal_completions,
+)
 from trainer_service.transcript import (
     DEFAULT_FORMAT,
     OBS,
@@ -82,8 +89,13 @@ def generate_steps(
     temperature: float = 1.0,
     max_new_tokens: int = 48,
     batch_size: int = 32,
+    tries: Sequence[Trie | None] | None = None,
 ) -> list[tuple[list[int], list[float]]]:
-    """One completion per context: ``(generated ids incl. EOS if emitted, their logprobs)``."""
+    """One completion per context: ``(generated ids incl. EOS if emitted, their logprobs)``.
+
+    ``tries`` (one per context, None for no limit) restricts decoding to legal actions
+    (``trainer_service.constrained``); the logprobs are then those of the restricted
+    distribution the tokens were drawn from."""
     device = next(model.parameters()).device
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
     out: list[tuple[list[int], list[float]]] = []
@@ -98,8 +110,20 @@ def generate_steps(
             input_ids[row, width - len(ids) :] = torch.tensor(ids)
             attention[row, width - len(ids) :] = 1
         kwargs: dict[str, Any] = {"do_sample": False}
+        if tries is not None:
+            chunk_tries = tries[start : start + batch_size]
+            if any(t is not None for t in chunk_tries):
+                kwargs["logits_processor"] = LogitsProcessorList(
+                    [TrieLogitsProcessor(chunk_tries, width)]
+                )
         if not greedy:
-            kwargs = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
+            kwargs = {
+                **kwargs,
+                "do_sample": True,
+                "temperature": temperature,
+                "top_k": 0,
+                "top_p": 1.0,
+            }
         result = model.generate(
             input_ids=input_ids.to(device),
             attention_mask=attention.to(device),
@@ -135,8 +159,11 @@ def play_episodes(
     max_new_tokens: int = 48,
     batch_size: int = 32,
     fmt: TranscriptFormat = DEFAULT_FORMAT,
+    legal_actions: bool = False,
 ) -> list[Episode]:
-    """Play every scenario to the end; return episodes with their verdicts."""
+    """Play every scenario to the end; return episodes with their verdicts. With
+    ``legal_actions`` each step is decoded among the arena's legal actions (where it has an
+    action mask; see ``trainer_service.constrained``)."""
     sep_id = tokenizer.convert_tokens_to_ids(SEP)
     obs_id = tokenizer.convert_tokens_to_ids(OBS)
     eos = tokenizer.eos_token_id
@@ -150,6 +177,12 @@ def play_episodes(
         active = [e for e in episodes if not e.done]
         if not active:
             break
+        tries = None
+        if legal_actions and fmt.think == "none":
+            tries = []
+            for e in active:
+                options = legal_completions(arena, e.state)
+                tries.append(completion_trie(tokenizer, options) if options else None)
         generated = generate_steps(
             model,
             tokenizer,
@@ -158,6 +191,7 @@ def play_episodes(
             temperature=temperature,
             max_new_tokens=max_new_tokens,
             batch_size=batch_size,
+            tries=tries,
         )
         for episode, (ids, logps) in zip(active, generated, strict=True):
             text = tokenizer.decode(ids, skip_special_tokens=True)

@@ -144,6 +144,7 @@ def evaluate_checkpoint(
         reference_dir=reference_dir,
         pass_k=config.pass_k,
         device=config.device,
+        legal_actions=config.legal_actions,
     )
 
 
@@ -154,6 +155,8 @@ def _stage_kwargs(stage: str, config: PipelineConfig, out: Path) -> dict[str, An
         "seed": config.seed,
         **device_kwargs(config.device, config.bf16),
     }
+    if stage in ("srl", "rlvr"):
+        kwargs["legal_actions"] = config.legal_actions
     if config.checkpoint_every:
         kwargs.update(save_strategy="steps", save_steps=config.checkpoint_every)
     kwargs.update(config.stage_overrides.get(stage, {}))

@@ -34,6 +34,10 @@ def test_pipeline_report_has_every_field(tmp_path):
     assert [s["name"] for s in on_disk["stages"]] == ["sft", "srl", "rlvr"]
     assert set(on_disk["eval"]) == {"base", "sft", "srl", "rlvr"}
     assert set(on_disk["eval"]["rlvr"]["splits"]) == {"in_distribution", "harder"}
+    # legal-action decoding by default, and the free-decoding numbers next to it
+    assert on_disk["eval"]["rlvr"]["decoding"] == "legal_actions"
+    assert on_disk["eval"]["rlvr"]["unconstrained"]["split"] == "in_distribution"
+    assert on_disk["eval"]["rlvr"]["unconstrained"]["episodes"] == 3
     assert on_disk["dataset"]["kept"] == 6 and len(on_disk["dataset"]["hash"]) == 64
     assert on_disk["registered"] is True and on_disk["model_id"] == report["model_id"]
     # promoted exactly when the trained model beats its base on held-out data

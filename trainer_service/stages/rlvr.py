@@ -62,6 +62,13 @@ class RLVRConfig(GRPOConfig):
     activation_checkpointing: bool | None = False
     # srlforge fields
     max_step_tokens: int = field(default=32, metadata={"help": "New tokens per episode step."})
+    legal_actions: bool = field(
+        default=True,
+        metadata={
+            "help": "Decode each step among the arena's legal actions where it has an action "
+            "mask (trainer_service.constrained); the verifier still scores everything."
+        },
+    )
     target_kl: float | None = field(
         default=0.05, metadata={"help": "Adaptive KL target (None keeps beta fixed)."}
     )
@@ -98,11 +105,13 @@ class EpisodeRollout:
         arena_for: Callable[[str], Arena] = get_arena,
         fmt: TranscriptFormat = DEFAULT_FORMAT,
         max_step_tokens: int = 32,
+        legal_actions: bool = False,
     ) -> None:
         self.by_prompt = {render_prompt(arena_for(s.model_type), s, (), fmt): s for s in scenarios}
         self.arena_for = arena_for
         self.fmt = fmt
         self.max_step_tokens = max_step_tokens
+        self.legal_actions = legal_actions
 
     def __call__(self, prompts: list[str], trainer) -> dict[str, list]:
         try:
@@ -124,6 +133,7 @@ class EpisodeRollout:
                 max_new_tokens=self.max_step_tokens,
                 batch_size=len(idx),
                 fmt=self.fmt,
+                legal_actions=self.legal_actions,
             )
             for i, episode in zip(idx, played, strict=True):
                 episodes[i] = episode
@@ -222,7 +232,11 @@ def run_rlvr(
         callbacks=callbacks,
         peft_config=peft_config,
         rollout_func=EpisodeRollout(
-            scenarios, arena_for=arena_for, fmt=fmt, max_step_tokens=config.max_step_tokens
+            scenarios,
+            arena_for=arena_for,
+            fmt=fmt,
+            max_step_tokens=config.max_step_tokens,
+            legal_actions=config.legal_actions,
         ),
     )
     checkpoint = latest_checkpoint(config.output_dir) if resume else None

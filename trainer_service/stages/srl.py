@@ -82,6 +82,14 @@ class SRLConfig(GRPOConfig):
     target_kl: float | None = field(
         default=0.03, metadata={"help": "Adaptive KL target (None keeps beta fixed)."}
     )
+    legal_actions: bool = field(
+        default=False,
+        metadata={
+            "help": "Sample each step among the arena's legal actions in that state (where it has "
+            "an action mask; trainer_service.constrained), so the reward ranks decisions rather "
+            "than legality. False: TRL's own free generation."
+        },
+    )
     progress: bool = field(default=True, metadata={"help": "Rich progress bar on stderr."})
     stop_at_step: int | None = field(
         default=None, metadata={"help": "End at this step as if killed (tests, phases)."}
@@ -211,6 +219,60 @@ class SRLTrainer(GRPOTrainer):
         return merge_scored(parts, self._tokenizer.pad_token_id)
 
 
+class LegalStepRollout:
+    """TRL ``rollout_func`` for SRL rows: one sampled step per (repeated) prompt, decoded among
+    the legal actions of the state the expert prefix leads to (rebuilt by replaying it in the
+    simulator, once per row)."""
+
+    def __init__(self, rows: list[dict[str, Any]], *, arena_for=get_arena, max_tokens: int = 32):
+        self.rows = {row["prompt"]: row for row in rows}
+        self.arena_for = arena_for
+        self.max_tokens = max_tokens
+        self._tries: dict[str, Any] = {}
+
+    def _trie(self, prompt: str, tokenizer):
+        if prompt not in self._tries:
+            import json
+
+            from srlforge.schema import Scenario
+            from trainer_service.constrained import completion_trie, legal_completions
+
+            row = self.rows.get(prompt)
+            if row is None:
+                raise ValueError(f"SRL prompt not in this rollout's rows: {prompt[:80]!r}")
+            arena = self.arena_for(row["model_type"])
+            scenario = Scenario.model_validate_json(row["scenario"])
+            state = arena.reset(scenario)
+            for past in json.loads(row["history"]):
+                _, state, _ = arena.evaluate_step(state, past)
+            options = legal_completions(arena, state)
+            self._tries[prompt] = completion_trie(tokenizer, options) if options else None
+        return self._tries[prompt]
+
+    def __call__(self, prompts: list[str], trainer) -> dict[str, list]:
+        from trainer_service.rollout import generate_steps
+
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        tokenizer = trainer.processing_class
+        prompt_ids = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+        tries = [self._trie(p, tokenizer) for p in prompts]
+        generated = generate_steps(
+            model,
+            tokenizer,
+            prompt_ids,
+            greedy=False,
+            temperature=trainer.temperature,
+            max_new_tokens=self.max_tokens,
+            batch_size=len(prompts),
+            tries=tries,
+        )
+        return {
+            "prompt_ids": prompt_ids,
+            "completion_ids": [ids for ids, _ in generated],
+            "logprobs": [logps for _, logps in generated],
+        }
+
+
 def srl_dataset_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     missing = [c for c in SRL_COLUMNS if c not in rows[0]]
     if missing:
@@ -255,6 +317,11 @@ def run_srl(
         callbacks=callbacks,
         peft_config=peft_config,
         refill_rows=data,
+        rollout_func=(
+            LegalStepRollout(data, arena_for=arena_for, max_tokens=config.max_completion_length)
+            if config.legal_actions
+            else None
+        ),
     )
     checkpoint = latest_checkpoint(config.output_dir) if resume else None
     if kl is not None:
@@ -281,6 +348,7 @@ def run_srl(
             "beta": config.beta,
             "target_kl": config.target_kl,
             "dynamic_sampling": config.dynamic_sampling,
+            "legal_actions": config.legal_actions,
             "epsilon": config.dynamic_sampling_epsilon,
             "rows": len(rows),
         },
