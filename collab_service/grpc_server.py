@@ -33,6 +33,7 @@ from srlforge.llm import TeacherConfigError
 from srlforge.proto.v1 import collab_pb2, collab_pb2_grpc
 from srlforge.rules import RuleFileError
 from srlforge.schema import Scenario, Trajectory
+from srlforge.telemetry import configure_tracing, grpc_server_interceptors
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = "srlforge.proto.v1.CollabService"
@@ -224,7 +225,10 @@ def build_server(
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """A started-ready server (not started) and its bound port; ``:0`` picks a free port."""
     settings = settings or get_settings()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=settings.grpc_workers))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.grpc_workers),
+        interceptors=grpc_server_interceptors(),
+    )
     collab_pb2_grpc.add_CollabServiceServicer_to_server(CollabServicer(settings), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -236,6 +240,7 @@ def build_server(
 
 def serve() -> None:
     logging.basicConfig(level=logging.INFO)
+    configure_tracing("srlforge-collab")
     server, port, _ = build_server()
     server.start()
     log.info("CollabService listening on port %d", port)

@@ -16,6 +16,7 @@ from celery import Celery
 
 from collab_service.service import run_request
 from collab_service.settings import CollabSettings, get_settings
+from srlforge.telemetry import trace_celery_workers
 
 TASK_NAME = "collab.generate"
 
@@ -43,6 +44,7 @@ def make_app(settings: CollabSettings | None = None) -> Celery:
         result_serializer="json",
         accept_content=["json"],
     )
+    trace_celery_workers("srlforge-collab-worker")
     return app
 
 

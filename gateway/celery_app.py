@@ -27,6 +27,7 @@ from celery.exceptions import Ignore
 
 from gateway.jobs import QUEUES
 from gateway.settings import GatewaySettings, get_settings
+from srlforge.telemetry import trace_celery_workers
 
 SOFT_TIME_LIMIT_S = 6 * 3600
 
@@ -55,6 +56,7 @@ def make_celery(settings: GatewaySettings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
     )
     _register(app, settings)
+    trace_celery_workers("srlforge-gateway-worker")
     return app
 
 

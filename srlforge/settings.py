@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,11 @@ class Settings(BaseSettings):
         description="Extra folder of rule set versions (<dir>/<version>/*.yaml) searched first.",
     )
     log_level: str = "INFO"
+    otel_exporter: Literal["", "none", "console", "otlp"] = Field(
+        default="",
+        description="Tracing exporter (srlforge/telemetry.py): none, console or otlp; empty means "
+        "otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set, else off.",
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -20,6 +20,7 @@ import grpc
 
 from srlforge.proto.v1 import tracker_pb2 as pb
 from srlforge.proto.v1 import tracker_pb2_grpc
+from srlforge.telemetry import traced_channel
 from tracker_service.convert import from_proto, point_to_proto, set_timestamp, to_proto
 from tracker_service.errors import (
     ERRORS_BY_NAME,
@@ -99,7 +100,7 @@ class GrpcTracker:
                 ("grpc.service_config", json.dumps(service_config(max_attempts))),
             ],
         )
-        self._stub = tracker_pb2_grpc.TrackerServiceStub(self._channel)
+        self._stub = tracker_pb2_grpc.TrackerServiceStub(traced_channel(self._channel))
 
     def close(self) -> None:
         self._channel.close()

@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from srlforge.proto.v1 import tracker_pb2 as pb
 from srlforge.proto.v1 import tracker_pb2_grpc
+from srlforge.telemetry import configure_tracing, grpc_server_interceptors
 from tracker_service.convert import (
     from_proto,
     optional_value,
@@ -205,7 +206,9 @@ def build_server(
     tracker: EmbeddedTracker, address: str = "127.0.0.1:0", *, max_workers: int = 8
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """A started-ready (not yet started) server, the port it bound, and its health servicer."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers), interceptors=grpc_server_interceptors()
+    )
     tracker_pb2_grpc.add_TrackerServiceServicer_to_server(TrackerServicer(tracker), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -227,6 +230,7 @@ def serve(
     stop: threading.Event | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT (or ``stop`` is set), then drain for up to 10 s."""
+    configure_tracing("srlforge-tracker")
     tracker = EmbeddedTracker(db_url)
     server, bound, health_servicer = build_server(
         tracker, f"{host}:{port}", max_workers=max_workers

@@ -23,6 +23,7 @@ from typing import Any
 
 from celery import Celery, chain
 
+from srlforge.telemetry import trace_celery_workers
 from trainer_service.settings import TrainerSettings, get_settings
 
 QUEUES = {"trainer.srl": "srl", "trainer.rlvr": "rlvr", "trainer.evaluate": "eval"}
@@ -51,6 +52,7 @@ def make_app(settings: TrainerSettings | None = None) -> Celery:
         result_serializer="json",
         accept_content=["json"],
     )
+    trace_celery_workers("srlforge-trainer-worker")
     return app
 
 
