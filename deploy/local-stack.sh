@@ -20,7 +20,8 @@ VENV_BIN=${VENV_BIN:-$ROOT/.venv/bin}
 export PATH="$VENV_BIN:$PATH"
 
 ALL_SERVICES="gateway-migrate tracker-migrate tracker collab-grpc collab-worker trainer-worker
-paid-ft-worker gateway"
+paid-ft-worker gateway gateway-worker-collab gateway-worker-srl gateway-worker-rlvr
+gateway-worker-eval"
 SERVICES=${SERVICES:-$ALL_SERVICES}
 PG=${SRLFORGE_STACK_POSTGRES:-postgresql+psycopg://postgres@127.0.0.1:5432}
 REDIS=${SRLFORGE_STACK_REDIS:-redis://127.0.0.1:6379}
@@ -34,7 +35,8 @@ wants() { [[ " $(echo $SERVICES) " == *" $1 "* ]]; }
 export SRLFORGE_HOME=${SRLFORGE_HOME:-$STACK_DIR/home}
 export SRLFORGE_GATEWAY_DB_URL=${SRLFORGE_GATEWAY_DB_URL:-$PG/gateway}
 export SRLFORGE_GATEWAY_EXECUTOR=${SRLFORGE_GATEWAY_EXECUTOR:-celery}
-export SRLFORGE_GATEWAY_BROKER_URL=${SRLFORGE_GATEWAY_BROKER_URL:-$REDIS/0}
+# Its own database: the jobs' queues have the names of the collab and trainer queues on db 0.
+export SRLFORGE_GATEWAY_BROKER_URL=${SRLFORGE_GATEWAY_BROKER_URL:-$REDIS/3}
 export SRLFORGE_GATEWAY_RATE_LIMIT_BACKEND=${SRLFORGE_GATEWAY_RATE_LIMIT_BACKEND:-redis}
 export SRLFORGE_GATEWAY_REDIS_URL=${SRLFORGE_GATEWAY_REDIS_URL:-$REDIS/2}
 export SRLFORGE_TRACKER_DB_URL=${SRLFORGE_TRACKER_DB_URL:-$PG/tracker}
@@ -70,6 +72,10 @@ command_of() {
         trainer-worker) echo "celery -A trainer_service.tasks worker -Q srl,rlvr,eval -c 1 --prefetch-multiplier 1 -n trainer@%h" ;;
         paid-ft-worker) echo "celery -A paid_ft_service.tasks worker -Q paid_ft -B -c 1 -n paid_ft@%h" ;;
         gateway) echo "python -m gateway serve --host 127.0.0.1 --port $GATEWAY_PORT" ;;
+        gateway-worker-collab | gateway-worker-srl | gateway-worker-rlvr | gateway-worker-eval)
+            local queue=${1#gateway-worker-}
+            echo "celery -A gateway.celery_app worker -Q $queue -c 1 --prefetch-multiplier 1 -n gateway-$queue@%h"
+            ;;
         *) echo "unknown service '$1'; known: $(echo $ALL_SERVICES)" >&2; return 2 ;;
     esac
 }
@@ -88,9 +94,12 @@ health_of() {
 pid_file() { echo "$STACK_DIR/pids/$1.pid"; }
 
 running() {
-    local file
+    local file pid
     file=$(pid_file "$1")
-    [[ -f "$file" ]] && kill -0 "$(cat "$file")" 2>/dev/null
+    [[ -f "$file" ]] || return 1
+    pid=$(cat "$file")
+    # A killed service stays a zombie until its parent (often init) reaps it; it runs no more.
+    kill -0 "$pid" 2>/dev/null && [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" != Z* ]]
 }
 
 ensure_secret() {

@@ -18,7 +18,7 @@ from gateway.deps import GatewayState, require_principal
 from gateway.executors import make_executor
 from gateway.middleware import BodySizeLimit, UnhandledErrors
 from gateway.ratelimit import MemoryTokenBucket, RateLimiter, RedisTokenBucket
-from gateway.routes import arena, health, jobs, models, paid_ft, rewards, rules
+from gateway.routes import arena, health, jobs, metrics, models, paid_ft, rewards, rules
 from gateway.rules_store import (
     InvalidRules,
     RulesError,
@@ -30,6 +30,7 @@ from gateway.selection import NoCandidates
 from gateway.settings import GatewaySettings, get_settings
 from gateway.tracker_link import TrackerLink, TrackerUnavailable
 from srlforge.settings import get_settings as get_shared_settings
+from srlforge.telemetry import configure_tracing, instrument_celery, instrument_fastapi
 
 API_VERSION = "1.0.0"
 _RULES_STATUS: dict[type[RulesError], int] = {
@@ -104,7 +105,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_exception_handler(NoCandidates, _no_candidates)
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_principal)])
-    for module in (arena, rewards, rules, models, jobs, paid_ft):
+    for module in (arena, rewards, rules, models, metrics, jobs, paid_ft):
         v1.include_router(module.router)
     app.include_router(v1)
+    if configure_tracing("srlforge-gateway") is not None:  # see srlforge/telemetry.py
+        instrument_fastapi(app)
+        instrument_celery()  # the job chains carry the trace to the workers
     return app

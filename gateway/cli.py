@@ -96,7 +96,9 @@ def serve(
         _fail(str(exc), code=1)
     # Bind here, not in uvicorn, so port 0 can be reported as the port actually bound.
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY on accepted connections only for sockets whose
+    # proto says TCP; with proto 0, Nagle held every keep-alive response ~40 ms (delayed ACK).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((settings.host, settings.port))

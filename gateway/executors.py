@@ -10,7 +10,10 @@ exception (credentials in URLs masked); nothing is lost silently.
   order on one thread, with the cancel flag checked before each step.
 - ``CeleryExecutor``: a chain of immutable ``gateway.run_step(job_id, step)`` signatures routed
   to the queues collab/srl/rlvr/eval (``gateway.celery_app``); the arguments are ids only, the
-  parameters are read from the job row by the worker.
+  parameters are read from the job row by the worker. Its ``StepReaper`` thread puts back the
+  steps of workers that died (SIGKILL, a lost node): a stale lease is re-queued in the ledger
+  and the rest of the job's chain sent again, since Redis would redeliver the dead worker's
+  message only after the visibility timeout (hours, above the task time limit).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -26,7 +30,7 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import select
 
 from gateway.db import GatewayDatabase
-from gateway.jobs import TERMINAL, JobStore, public_error, run_step
+from gateway.jobs import ACTIVE, TERMINAL, JobStore, public_error, run_step
 from gateway.ledger import JobStepLedger
 from gateway.orm import JobRow, JobStepRow
 from gateway.settings import GatewaySettings
@@ -189,27 +193,119 @@ class LocalExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+class StepReaper:
+    """Finds steps whose worker died and gets their jobs going again.
+
+    ``reap_once`` re-queues every running step whose lease expired (``ledger.reap``: one
+    reaper wins each step, however many gateway replicas run one) and sends the job's chain
+    again from that step; the ledger's claim lets exactly one delivery redo it, as attempt
+    n + 1. A job whose step the ledger gave up on (out of attempts, or cancelled while its
+    worker was dead) is ended here, since no worker is left to end it.
+    """
+
+    def __init__(
+        self, db: GatewayDatabase, resend: Callable[[JobRow, list[str]], None], interval_s: float
+    ) -> None:
+        self.db = db
+        self.jobs = JobStore(db)
+        self.ledger = JobStepLedger(db)
+        self.resend = resend
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="srlforge-reaper")
+
+    def start(self) -> StepReaper:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.reap_once()
+            except Exception as exc:  # a database or broker hiccup: try again next round
+                log.warning("step reaper: %s", type(exc).__name__)
+
+    def reap_once(self) -> list[tuple[str, str]]:
+        requeued = self.ledger.reap()
+        for job_id, step in requeued:
+            job = self.jobs.get(job_id)
+            if job is None or job.status in TERMINAL or step not in job.plan:
+                continue
+            log.warning("step reaper: %s/%s lost its worker; sending it again", job_id, step)
+            self.resend(job, list(job.plan[job.plan.index(step) :]))
+        self._end_abandoned_jobs()
+        return requeued
+
+    def _end_abandoned_jobs(self) -> None:
+        """Active jobs with a failed or cancelled step and none running end the same way."""
+        with self.db.session() as session:
+            rows = session.execute(
+                select(JobRow.id, JobStepRow.status, JobStepRow.error, JobStepRow.step)
+                .join(JobStepRow, JobStepRow.job_id == JobRow.id)
+                .where(JobRow.status.in_(ACTIVE), JobStepRow.status.in_(("failed", "cancelled")))
+                .order_by(JobStepRow.position)
+            ).all()
+            if not rows:
+                return
+            running = set(
+                session.scalars(
+                    select(JobStepRow.job_id).where(
+                        JobStepRow.job_id.in_({r.id for r in rows}), JobStepRow.status == "running"
+                    )
+                )
+            )
+        ended: set[str] = set()
+        for job_id, status, error, step in rows:
+            if job_id in running or job_id in ended:
+                continue
+            ended.add(job_id)
+            if status == "failed":
+                self.jobs.finish(job_id, "failed", error=f"step {step} failed: {error}")
+            else:
+                self.jobs.finish(job_id, "cancelled", error="cancelled on request")
+
+
 class CeleryExecutor:
-    """Jobs as Celery chains on the broker; ``celery -A gateway.celery_app worker`` runs them."""
+    """Jobs as Celery chains on the broker; ``celery -A gateway.celery_app worker`` runs them.
+
+    With the gateway's database it also runs the ``StepReaper``, every third of the step lease
+    (at most a minute).
+    """
 
     name = "celery"
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, db: GatewayDatabase | None = None) -> None:
         from gateway.celery_app import make_celery
 
         self.settings = settings
         self.app = make_celery(settings)
+        self.reaper = (
+            StepReaper(db, self.send, min(60.0, max(0.5, settings.job_lease_s / 3))).start()
+            if db is not None
+            else None
+        )
 
     def submit(self, job: JobRow) -> None:
+        self.send(job, list(job.plan))
+
+    def send(self, job: JobRow, steps: list[str]) -> None:
+        """The chain of ``steps`` (the job's plan, or what is left of it) on the broker."""
         from gateway.celery_app import job_chain
 
-        job_chain(self.app, job.id, list(job.plan), self.settings.celery_queue_prefix).apply_async()
+        job_chain(self.app, job.id, steps, self.settings.celery_queue_prefix).apply_async()
 
     def close(self) -> None:
+        if self.reaper is not None:
+            self.reaper.stop()
         self.app.close()
 
 
 def make_executor(db: GatewayDatabase, settings: GatewaySettings) -> Executor:
     if settings.executor == "celery":
-        return CeleryExecutor(settings)
+        return CeleryExecutor(settings, db)
     return LocalExecutor(db, settings)

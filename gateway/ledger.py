@@ -206,7 +206,8 @@ class JobStepLedger:
         """Re-queue running steps whose lease expired; fail those out of attempts and end
         those with a cancel request as cancelled.
 
-        Returns the (job_id, step) pairs put back in the queue, for the caller to send again.
+        Returns the (job_id, step) pairs this call put back in the queue, for the caller to
+        send again; of several reapers racing (gateway replicas), only one gets each pair.
         """
         now = utcnow()
         stale = and_(JobStepRow.status == "running", JobStepRow.lease_until < now)
@@ -224,16 +225,22 @@ class JobStepLedger:
                 .values(status="failed", error="worker lost with no attempts left", **ended)
                 .execution_options(synchronize_session=False)
             )
-            requeue = session.execute(select(JobStepRow.job_id, JobStepRow.step).where(stale)).all()
-            for job_id, step in requeue:
-                # Conditional again: a worker may have renewed the lease since the select.
-                session.execute(
+            candidates = session.execute(
+                select(JobStepRow.job_id, JobStepRow.step).where(stale)
+            ).all()
+            requeued = []
+            for job_id, step in candidates:
+                # Conditional again: a worker may have renewed the lease since the select, or
+                # another reaper re-queued the step first.
+                won = session.execute(
                     update(JobStepRow)
                     .where(JobStepRow.job_id == job_id, JobStepRow.step == step, stale)
                     .values(status="queued", **ended)
                     .execution_options(synchronize_session=False)
-                )
-        return [(job_id, step) for job_id, step in requeue]
+                ).rowcount
+                if won == 1:
+                    requeued.append((job_id, step))
+        return requeued
 
     def steps(self, tenant_id: int, job_id: str) -> list[StepState]:
         """A tenant's job, step by step in order; [] for a job of another tenant."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from srlforge.schema import EpisodeVerdict, Scenario, StepVerdict
+from tracker_service.models import ModelVersion, Regression, StageTransition, Weakness
 
 SEMVER_PATTERN = r"^\d+\.\d+\.\d+$"
 
@@ -95,3 +96,55 @@ class RulesUploadInfo(BaseModel):
 class RulesUploadResult(RulesUploadInfo):
     validated_model_types: list[str]
     not_validated: dict[str, str]
+
+
+# --- the model registry and metrics (read through the tracker) -----------------------------------
+
+
+class _Reasoned(Strict):
+    reason: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="Why; stored in the tracker's audit trail with the calling tenant as actor.",
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _stated(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("reason is blank; say why, e.g. 'beats v3 on held-out accuracy'")
+        # PostgreSQL text cannot hold NUL; refused here rather than failing in the tracker.
+        if "\x00" in value:
+            raise ValueError("reason contains a NUL character; remove it")
+        return value
+
+
+class PromoteRequest(_Reasoned):
+    stage: Literal["staging", "production"] = Field(
+        default="production",
+        description="production: only if the model beats the current production version on "
+        "the tracker's gate metrics (else 409 with the comparison).",
+    )
+
+
+class RollbackRequest(_Reasoned):
+    pass
+
+
+class ModelList(BaseModel):
+    models: list[ModelVersion] = Field(description="By model type, then version.")
+
+
+class AuditTrail(BaseModel):
+    transitions: list[StageTransition] = Field(description="Oldest first.")
+
+
+class RegressionReport(BaseModel):
+    model_id: str
+    regressions: list[Regression] = Field(
+        description="One entry per metric examined; `regression` marks the flagged ones."
+    )
+
+
+class WeaknessList(BaseModel):
+    weaknesses: list[Weakness]

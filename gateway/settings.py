@@ -141,6 +141,11 @@ class GatewaySettings(BaseSettings):
         description="Ask the tracker for a retrain trigger for each model type a rules upload "
         "changes (the tracker fires only when a second retrain condition also holds).",
     )
+    registry_admin_tenants: list[str] = Field(
+        default=[],
+        description="Tenants whose keys may promote and roll back registry models (403 for "
+        "every other tenant). The registry is one per deployment, so by default nobody may.",
+    )
     # --- serving -------------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

@@ -93,7 +93,8 @@ def _celery(args: list[str], where: str) -> Entry:
         raise CommandError(f"{where}: no module {module_name}")
     from celery import Celery
 
-    app = getattr(importlib.import_module(module_name), "app", None)
+    module = importlib.import_module(module_name)
+    app = getattr(module, "app", None)
     if not isinstance(app, Celery):
         raise CommandError(f"{where}: {module_name}.app is not a Celery app")
     rest = args[args.index("-A") + 2 :]
@@ -103,9 +104,12 @@ def _celery(args: list[str], where: str) -> Entry:
     queues: tuple[str, ...] = ()
     if "-Q" in rest:
         queues = tuple(sorted(rest[rest.index("-Q") + 1].split(",")))
-        routed = {app.conf.task_default_queue} | {
-            r["queue"] for r in (app.conf.task_routes or {}).values() if "queue" in r
-        }
+        # An app routes by task_routes, or per signature from a QUEUES table (gateway.jobs).
+        routed = (
+            {app.conf.task_default_queue}
+            | {r["queue"] for r in (app.conf.task_routes or {}).values() if "queue" in r}
+            | set(getattr(module, "QUEUES", {}).values())
+        )
         unknown = set(queues) - routed
         if unknown:
             raise CommandError(f"{where}: {module_name} routes no task to {sorted(unknown)}")
