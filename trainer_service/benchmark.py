@@ -90,12 +90,27 @@ def run_learning_benchmark(
                     "success_in": final["splits"]["in_distribution"]["success_rate"],
                     "success_harder": final["splits"].get("harder", {}).get("success_rate", 0.0),
                     "violations_in": final["splits"]["in_distribution"]["violation_rate"],
+                    "success_free": final.get("unconstrained", {}).get("success_rate"),
                     "step_similarity": final["step_similarity"],
                     "srl_reward_before": mean_srl_reward(
                         report["base_model_dir"], srl_rows, samples=2, seed=seed
                     ),
                     "srl_reward_after": mean_srl_reward(
                         report["stages"][-1]["model_dir"], srl_rows, samples=2, seed=seed
+                    ),
+                    "srl_reward_legal_before": mean_srl_reward(
+                        report["base_model_dir"],
+                        srl_rows,
+                        samples=2,
+                        seed=seed,
+                        legal_actions=True,
+                    ),
+                    "srl_reward_legal_after": mean_srl_reward(
+                        report["stages"][-1]["model_dir"],
+                        srl_rows,
+                        samples=2,
+                        seed=seed,
+                        legal_actions=True,
                     ),
                     "steps": sum(s["steps"] for s in report["stages"]),
                     "seconds": round(time.perf_counter() - t0, 1),
@@ -121,9 +136,14 @@ def run_learning_benchmark(
             "success_in_distribution": _stats([r["success_in"] for r in per_seed]),
             "success_harder": _stats([r["success_harder"] for r in per_seed]),
             "violations_per_episode": _stats([r["violations_in"] for r in per_seed]),
+            "success_free_decoding": _stats(
+                [r["success_free"] for r in per_seed if r.get("success_free") is not None]
+            ),
             "step_similarity": _stats([r["step_similarity"] for r in per_seed]),
             "srl_reward_before": _stats([r["srl_reward_before"] for r in per_seed]),
             "srl_reward_after": _stats([r["srl_reward_after"] for r in per_seed]),
+            "srl_reward_legal_before": _stats([r["srl_reward_legal_before"] for r in per_seed]),
+            "srl_reward_legal_after": _stats([r["srl_reward_legal_after"] for r in per_seed]),
             "runs": per_seed,
         }
     return {
@@ -142,8 +162,14 @@ def run_learning_benchmark(
 
 
 def render_markdown(result: dict[str, Any]) -> str:
-    def ms(stat: dict[str, float]) -> str:
-        return f"{stat['mean']:.3f} ± {stat['std']:.3f}"
+    def ms(stat: dict[str, float] | None) -> str:
+        return "-" if not stat else f"{stat['mean']:.3f} ± {stat['std']:.3f}"
+
+    def arrow(row: dict[str, Any], key: str) -> str:
+        before, after = row.get(f"{key}_before"), row.get(f"{key}_after")
+        if not before or not after:
+            return "-"
+        return f"{before['mean']:.3f} → {after['mean']:.3f}"
 
     lines = [
         f"# Learning benchmark: {result['model_type']} ({result['species']})",
@@ -151,20 +177,21 @@ def render_markdown(result: dict[str, Any]) -> str:
         f"Same base (`{result['base_model']}`), {result['budget_steps']} optimizer steps per "
         f"method (two-stage methods split them evenly), {result['seeds']} seeds, "
         f"{result['n_examples']} expert trajectories, {result['eval_episodes']} held-out "
-        f"episodes per split, greedy decoding, device {result['device']}. "
-        f"Wall time {result['wall_seconds']} s.",
+        f"episodes per split, greedy decoding among the legal actions (free decoding in its "
+        f"own column), device {result['device']}. Wall time {result['wall_seconds']} s.",
         "",
-        "| method | success in-dist | success +1 difficulty | violations/episode | "
-        "step similarity | SRL reward before → after |",
-        "|---|---|---|---|---|---|",
+        "| method | success in-dist | success +1 difficulty | success in-dist, free decoding "
+        "| violations/episode | step similarity | SRL reward, legal sampling | "
+        "SRL reward, free sampling |",
+        "|---|---|---|---|---|---|---|---|",
         f"| base | {ms(result['base']['in_distribution'])} | {ms(result['base']['harder'])} "
-        "| | | |",
+        "| | | | | |",
     ]
     for name, row in result["methods"].items():
         lines.append(
             f"| {name.replace('_', ' → ')} | {ms(row['success_in_distribution'])} | "
-            f"{ms(row['success_harder'])} | {ms(row['violations_per_episode'])} | "
-            f"{ms(row['step_similarity'])} | {row['srl_reward_before']['mean']:.3f} → "
-            f"{row['srl_reward_after']['mean']:.3f} |"
+            f"{ms(row['success_harder'])} | {ms(row.get('success_free_decoding'))} | "
+            f"{ms(row['violations_per_episode'])} | {ms(row['step_similarity'])} | "
+            f"{arrow(row, 'srl_reward_legal')} | {arrow(row, 'srl_reward')} |"
         )
     return "\n".join(lines) + "\n"

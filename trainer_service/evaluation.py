@@ -200,10 +200,13 @@ def mean_srl_reward(
     seed: int = 0,
     arena_for=None,
     device: str = "cpu",
+    legal_actions: bool = False,
 ) -> float:
     """Mean SRL step reward of ``samples`` sampled completions per SRL row (seeded).
 
-    The number a short SRL run should raise on its own training prompts.
+    The number a short SRL run should raise on its own training prompts. With
+    ``legal_actions`` the samples are drawn among the legal actions of each row's state (how the
+    pipeline's SRL stage samples), so the number measures the decisions, not the format.
     """
     from srlforge.arena import get_arena
     from srlforge.rewards import make_srl_reward
@@ -214,7 +217,13 @@ def mean_srl_reward(
     torch.manual_seed(seed)
     contexts = [tokenizer(r["prompt"], add_special_tokens=False)["input_ids"] for r in rows]
     repeated = [c for c in contexts for _ in range(samples)]
-    outputs = generate_steps(model, tokenizer, repeated, greedy=False, batch_size=64)
+    tries = None
+    if legal_actions:
+        from trainer_service.stages.srl import LegalStepRollout
+
+        rollout = LegalStepRollout(list(rows), arena_for=arena_for or get_arena)
+        tries = [rollout.trie(r["prompt"], tokenizer) for r in rows for _ in range(samples)]
+    outputs = generate_steps(model, tokenizer, repeated, greedy=False, batch_size=64, tries=tries)
     texts = [tokenizer.decode(ids, skip_special_tokens=True) for ids, _ in outputs]
     columns = {
         key: [r[key] for r in rows for _ in range(samples)]

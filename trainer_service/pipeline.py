@@ -27,6 +27,12 @@ Stage = Literal["sft", "srl", "rlvr", "dpo"]
 STAGE_ORDER = ("sft", "srl", "rlvr", "dpo")
 
 
+def _trainer_settings():
+    from trainer_service.settings import get_settings as trainer_settings
+
+    return trainer_settings()
+
+
 class PipelineConfig(BaseModel):
     """What one run does. Stored verbatim in ``report.json``."""
 
@@ -54,7 +60,11 @@ class PipelineConfig(BaseModel):
     curriculum: bool = False
     seed: int = Field(default=0, ge=0, description="Data, sampling and training seed.")
     base_seed: int = Field(default=0, ge=0, description="Seed of a preset base model's build.")
-    device: Literal["cpu", "cuda"] = "cpu"
+    device: Literal["cpu", "cuda"] = Field(
+        default_factory=lambda: _trainer_settings().device,
+        description="cpu | cuda; default SRLFORGE_TRAINER_DEVICE (cpu), so GPU workers train "
+        "on their GPU without every job having to say so.",
+    )
     bf16: bool = False
     lora_r: int | None = Field(
         default=None, ge=1, description="LoRA rank (None: full fine-tuning; the seed uses 16)."
@@ -66,7 +76,7 @@ class PipelineConfig(BaseModel):
     )
     load_in_4bit: bool = Field(default=False, description="QLoRA loading (CUDA + bitsandbytes).")
     threads: int | None = Field(
-        default=1,
+        default_factory=lambda: _trainer_settings().threads or 1,
         ge=1,
         description="torch CPU threads. 1 is fastest for the tiny presets: their ops are too "
         "small to split, and on a busy 2-core machine a second thread mostly waits (measured "

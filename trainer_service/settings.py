@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,9 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class TrainerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SRLFORGE_TRAINER_", extra="ignore")
 
-    device: str = Field(default="cpu", description="cpu | cuda")
+    device: Literal["cpu", "cuda"] = Field(
+        default="cpu", description="Default device of pipelines and tasks: cpu | cuda."
+    )
     threads: int | None = Field(
-        default=None, ge=1, description="torch CPU threads (unset: torch's default)."
+        default=None, ge=1, description="Default torch CPU threads of pipelines (unset: 1)."
     )
     tracker_db_url: str | None = Field(
         default=None, description="Tracker database; unset: the tracker's embedded default."

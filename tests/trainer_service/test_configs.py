@@ -57,3 +57,26 @@ def test_adaptive_kl_follows_the_seed_rule():
     assert kl.update(0.01) == pytest.approx(0.135)  # below half the target: x0.9
     with pytest.raises(ValueError, match="target KL must be > 0"):
         AdaptiveKLCallback(target=0.0, beta=0.1)
+
+
+def test_device_and_threads_default_to_the_trainer_settings(monkeypatch):
+    """A GPU worker sets SRLFORGE_TRAINER_DEVICE=cuda once; jobs that do not name a device
+    train there, and a bad value is refused with the variable's name."""
+    from pydantic import ValidationError
+
+    from trainer_service.pipeline import load_config
+    from trainer_service.settings import get_settings
+
+    monkeypatch.setenv("SRLFORGE_TRAINER_DEVICE", "cuda")
+    monkeypatch.setenv("SRLFORGE_TRAINER_THREADS", "3")
+    get_settings.cache_clear()
+    try:
+        config = load_config(None)
+        assert (config.device, config.threads) == ("cuda", 3)
+        assert load_config(None, device="cpu").device == "cpu"  # an explicit choice wins
+        monkeypatch.setenv("SRLFORGE_TRAINER_DEVICE", "gpu")
+        get_settings.cache_clear()
+        with pytest.raises(ValidationError, match="device"):
+            load_config(None)
+    finally:
+        get_settings.cache_clear()

@@ -230,7 +230,7 @@ class LegalStepRollout:
         self.max_tokens = max_tokens
         self._tries: dict[str, Any] = {}
 
-    def _trie(self, prompt: str, tokenizer):
+    def trie(self, prompt: str, tokenizer):
         if prompt not in self._tries:
             import json
 
@@ -255,7 +255,7 @@ class LegalStepRollout:
         model = trainer.accelerator.unwrap_model(trainer.model)
         tokenizer = trainer.processing_class
         prompt_ids = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
-        tries = [self._trie(p, tokenizer) for p in prompts]
+        tries = [self.trie(p, tokenizer) for p in prompts]
         generated = generate_steps(
             model,
             tokenizer,
