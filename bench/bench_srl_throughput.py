@@ -57,10 +57,14 @@ def run_plain(base: Path, rows: list[dict], steps: int, out: Path, knobs: dict) 
     return {"seconds": seconds, "completion_tokens_per_step": sum(lengths) / max(len(lengths), 1)}
 
 
-def run_srl_stage(base: Path, rows: list[dict], steps: int, out: Path, knobs: dict) -> dict:
+def run_srl_stage(
+    base: Path, rows: list[dict], steps: int, out: Path, knobs: dict, legal: bool = False
+) -> dict:
     from trainer_service.stages.srl import SRLConfig, run_srl
 
-    config = SRLConfig(output_dir=str(out), max_steps=steps, progress=False, **knobs)
+    config = SRLConfig(
+        output_dir=str(out), max_steps=steps, progress=False, legal_actions=legal, **knobs
+    )
     result = run_srl(base, rows, config, resume=False)
     lengths = [r.get("completions/mean_length", 0.0) for r in result.history]
     refills = [r.get("dynamic_sampling/refill_rounds", 0.0) for r in result.history]
@@ -105,11 +109,15 @@ def main() -> None:
         "activation_checkpointing": False,
         "generation_kwargs": {"use_cache": True},
     }
-    plain, srl = [], []
+    plain, srl, legal = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeats):
             plain.append(run_plain(base, rows, args.steps, Path(tmp) / f"plain{i}", knobs))
             srl.append(run_srl_stage(base, rows, args.steps, Path(tmp) / f"srl{i}", knobs))
+            legal.append(
+                run_srl_stage(base, rows, args.steps, Path(tmp) / f"legal{i}", knobs, legal=True)
+            )
+    g = statistics.median(r["seconds"] for r in legal)
     p = statistics.median(r["seconds"] for r in plain)
     s = statistics.median(r["seconds"] for r in srl)
     ratio = s / p
@@ -134,10 +142,17 @@ def main() -> None:
         f"{statistics.fmean(r['completion_tokens_per_step'] for r in srl):.1f} | "
         f"{statistics.fmean(r['refill_rounds_per_step'] for r in srl):.2f} | "
         f"{statistics.fmean(r['dropped_frac'] for r in srl):.3f} |",
+        f"| srlforge SRL stage, legal-action sampling (the pipeline's default) | {g:.1f} | "
+        f"{g / args.steps:.2f} | "
+        f"{statistics.fmean(r['completion_tokens_per_step'] for r in legal):.1f} | "
+        f"{statistics.fmean(r['refill_rounds_per_step'] for r in legal):.2f} | "
+        f"{statistics.fmean(r['dropped_frac'] for r in legal):.3f} |",
         "",
         f"**Wall-time ratio SRL / plain: {ratio:.2f}** (target <= 1.10); per generated token "
-        f"{token_ratio:.2f}. Runs (s): plain {[round(r['seconds'], 1) for r in plain]}, srl "
-        f"{[round(r['seconds'], 1) for r in srl]}.",
+        f"{token_ratio:.2f}. **Legal-action sampling / plain: {g / p:.2f}.** Runs (s): plain "
+        f"{[round(r['seconds'], 1) for r in plain]}, srl {[round(r['seconds'], 1) for r in srl]}, "
+        f"legal {[round(r['seconds'], 1) for r in legal]}. Machine load at the end: "
+        f"{os.getloadavg()[0]:.1f}.",
     ]
     text = "\n".join(lines) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
