@@ -26,10 +26,11 @@ from celery import Celery, chain
 from celery.exceptions import Ignore
 
 from gateway.jobs import QUEUES
-from gateway.settings import GatewaySettings, get_settings
+from gateway.settings import ENV_PREFIX, GatewaySettings, SettingsError, get_settings
 from srlforge.telemetry import trace_celery_workers
 
 SOFT_TIME_LIMIT_S = 6 * 3600
+HARD_TIME_LIMIT_S = SOFT_TIME_LIMIT_S + 300
 
 
 class StepFailed(RuntimeError):
@@ -38,8 +39,14 @@ class StepFailed(RuntimeError):
 
 def make_celery(settings: GatewaySettings | None = None) -> Celery:
     settings = settings or get_settings()
-    hard_limit = SOFT_TIME_LIMIT_S + 300
-    visibility = {"visibility_timeout": hard_limit + 600}
+    hard_limit = HARD_TIME_LIMIT_S
+    if settings.broker_visibility_timeout_s <= hard_limit:
+        # Redis would hand a step that is still running to a second worker.
+        raise SettingsError(
+            f"{ENV_PREFIX}BROKER_VISIBILITY_TIMEOUT_S={settings.broker_visibility_timeout_s} "
+            f"must be above a step's hard time limit ({hard_limit} s); e.g. {hard_limit + 600}"
+        )
+    visibility = {"visibility_timeout": settings.broker_visibility_timeout_s}
     app = Celery("srlforge_gateway", broker=settings.broker_url, set_as_current=False)
     app.conf.update(
         task_acks_late=True,

@@ -87,6 +87,7 @@ def serve(
 
     from gateway.app import create_app
     from gateway.db import DatabaseError
+    from gateway.jobs import freeze_long_lived_objects
     from gateway.settings import SettingsError
 
     settings = _settings(host=host, port=port)
@@ -94,6 +95,7 @@ def serve(
         application = create_app(settings)
     except (DatabaseError, SettingsError) as exc:
         _fail(str(exc), code=1)
+    freeze_long_lived_objects(first=True)  # no full-collection pauses over imported modules
     # Bind here, not in uvicorn, so port 0 can be reported as the port actually bound.
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     # IPPROTO_TCP named: asyncio sets TCP_NODELAY on accepted connections only for sockets whose

@@ -4,6 +4,12 @@ A key looks like ``srlf_<key_id>_<secret>``: ``key_id`` (12 hex digits) is publi
 row; only ``HMAC-SHA256(server secret, whole key)`` is stored, and the presented key's HMAC is
 compared with ``hmac.compare_digest``, so neither a database dump nor response timing reveals a
 usable key. The key itself is shown once, by ``create_key``, and never stored or logged.
+
+``KeyCache`` spares the database lookup on repeated requests: for a few seconds (``ttl_s``) after
+a key authenticated, its key id maps to the stored HMAC and the principal, and a presented key is
+still HMAC-ed and compared with ``hmac.compare_digest`` against that digest. Neither the key nor
+its secret part is kept. The price is that a revocation reaches a process that cached the key
+only when the entry expires: at most ``ttl_s`` later (0 turns the cache off).
 """
 
 from __future__ import annotations
@@ -12,7 +18,11 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -112,11 +122,73 @@ def revoke_key(db: GatewayDatabase, key_id: str) -> None:
             row.revoked_at = utcnow()
 
 
-def authenticate(db: GatewayDatabase, secret: bytes, presented: str) -> Principal | None:
-    """The principal of a presented key, or None. Never raises on what the caller sent."""
+class KeyCache:
+    """Recently verified keys by key id: ``(stored HMAC, principal, expiry)``, ``ttl_s`` long.
+
+    Only keys that authenticated are cached, so guessed key ids cannot fill it; past
+    ``max_entries`` the oldest entry goes. Thread-safe (sync routes run on a thread pool).
+    """
+
+    def __init__(
+        self, ttl_s: float, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl_s, self.max_entries, self._clock = ttl_s, max_entries, clock
+        self._entries: dict[str, tuple[str, Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_id: str) -> tuple[str, Principal] | None:
+        with self._lock:
+            entry = self._entries.get(key_id)
+            if entry is None:
+                return None
+            if self._clock() >= entry[2]:
+                del self._entries[key_id]
+                return None
+            return entry[0], entry[1]
+
+    def put(self, stored_hmac: str, principal: Principal) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            self._entries.pop(principal.key_id, None)
+            while len(self._entries) >= self.max_entries:
+                del self._entries[next(iter(self._entries))]
+            self._entries[principal.key_id] = (stored_hmac, principal, self._clock() + self.ttl_s)
+
+
+def authenticate_cached(
+    cache: KeyCache, secret: bytes, presented: str
+) -> Principal | Literal[False] | None:
+    """From the cache alone: the principal, None (malformed), or False (ask ``authenticate``).
+
+    No database, no I/O, so it may run on the event loop. A wrong key under a cached key id is
+    False too: it then takes the database path like any unknown key, so response times do not
+    tell which key ids were used lately.
+    """
     match = _KEY_RE.match(presented)
     if match is None:
         return None
+    cached = cache.get(match[1])
+    if cached is None:
+        return False
+    stored, principal = cached
+    return principal if hmac.compare_digest(key_hmac(secret, presented), stored) else False
+
+
+def authenticate(
+    db: GatewayDatabase, secret: bytes, presented: str, cache: KeyCache | None = None
+) -> Principal | None:
+    """The principal of a presented key, or None. Never raises on what the caller sent.
+
+    With ``cache``, a key verified less than ``cache.ttl_s`` ago is checked against its cached
+    HMAC instead of the database, and a key verified now is cached."""
+    match = _KEY_RE.match(presented)
+    if match is None:
+        return None
+    if cache is not None and isinstance(
+        known := authenticate_cached(cache, secret, presented), Principal
+    ):
+        return known
     digest = key_hmac(secret, presented)
     with db.session() as session:
         found = session.execute(
@@ -131,4 +203,7 @@ def authenticate(db: GatewayDatabase, secret: bytes, presented: str) -> Principa
     stored, revoked_at, tenant_id, tenant = found
     if not hmac.compare_digest(digest, stored) or revoked_at is not None:
         return None
-    return Principal(tenant_id=tenant_id, tenant=tenant, key_id=match[1])
+    principal = Principal(tenant_id=tenant_id, tenant=tenant, key_id=match[1])
+    if cache is not None:
+        cache.put(stored, principal)
+    return principal

@@ -73,6 +73,13 @@ class GatewaySettings(BaseSettings):
         description="Server secret the API keys are HMAC-ed with. Required outside the "
         "embedded default; never logged.",
     )
+    key_cache_ttl_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a verified API key is remembered per process (its HMAC, not the "
+        "key): a revoked key still works for at most this long. 0: every request asks the "
+        "database.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Larger request bodies get 413."
     )
@@ -121,6 +128,12 @@ class GatewaySettings(BaseSettings):
     )
     broker_url: str | None = Field(
         default=None, repr=False, description="Celery broker; /readyz checks it."
+    )
+    broker_visibility_timeout_s: int = Field(
+        default=6 * 3600 + 300 + 600,
+        gt=0,
+        description="Redis redelivers a task not acked within this many seconds, even while it "
+        "still runs; must be above a step's hard time limit (celery_app.HARD_TIME_LIMIT_S).",
     )
     tracker: Literal["embedded", "grpc", "off"] = Field(
         default="embedded",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ValidationError
@@ -20,6 +21,7 @@ from gateway.jobs import (
     TERMINAL,
     JobRequest,
     JobStore,
+    QuotaExceeded,
     job_id_for,
     pipeline_config,
     pipeline_params,
@@ -65,22 +67,30 @@ class JobInfo(BaseModel):
     report: dict[str, Any] | None = None
 
 
-def _view(state: GatewayState, job: JobRow, *, report: bool) -> dict[str, Any]:
-    with state.db.session() as session:
-        rows = session.scalars(
-            select(JobStepRow).where(JobStepRow.job_id == job.id).order_by(JobStepRow.position)
-        ).all()
-        steps = [
-            StepInfo(
-                step=r.step,
-                status=r.status,
-                attempt=r.attempt,
-                max_attempts=r.max_attempts,
-                result=r.result,
-                error=r.error,
-            )
-            for r in rows
-        ]
+def _view(
+    state: GatewayState,
+    job: JobRow,
+    *,
+    report: bool,
+    step_rows: Sequence[JobStepRow] | None = None,
+) -> dict[str, Any]:
+    """The public view of a job; ``step_rows`` when the caller already read them."""
+    if step_rows is None:
+        with state.db.session() as session:
+            step_rows = session.scalars(
+                select(JobStepRow).where(JobStepRow.job_id == job.id).order_by(JobStepRow.position)
+            ).all()
+    steps = [
+        StepInfo(
+            step=r.step,
+            status=r.status,
+            attempt=r.attempt,
+            max_attempts=r.max_attempts,
+            result=r.result,
+            error=r.error,
+        )
+        for r in step_rows
+    ]
     done = sum(s.status == "succeeded" for s in steps)
     current = next((s.step for s in steps if s.status == "running"), None)
     total = len(job.plan)
@@ -108,6 +118,14 @@ def _own(state: GatewayState, principal: Principal, job_id: str) -> JobRow:
     if job is None:
         raise HTTPException(404, detail=_NOT_FOUND)
     return job
+
+
+def _quota_reached(exc: QuotaExceeded) -> HTTPException:
+    return HTTPException(
+        429,
+        detail=f"quota reached: {exc}; wait for one to end or cancel one",
+        headers={"Retry-After": "30"},
+    )
 
 
 def _trainer_refusal(exc: Exception) -> str:
@@ -147,20 +165,30 @@ def submit_job(
         if job is None:
             active = store.active_count(principal.tenant_id)
             if active >= settings.max_concurrent_jobs:
-                raise HTTPException(
-                    429,
-                    detail=f"quota reached: {active} jobs queued or running, at most "
-                    f"{settings.max_concurrent_jobs} at once; wait for one to end or cancel one",
-                    headers={"Retry-After": "30"},
-                )
+                # A concurrent request with this Idempotency-Key may have created the job since
+                # the read above: that is the same job, not one too many.
+                job = store.get(job_id, principal.tenant_id)
+                if job is None:
+                    raise _quota_reached(QuotaExceeded(active, settings.max_concurrent_jobs))
+        if job is None:
             params = pipeline_params(body)
             try:
                 pipeline_config(job_id, params, settings.resolved_runs_dir())
             except (ValidationError, ValueError) as exc:
                 raise HTTPException(422, detail=_trainer_refusal(exc)) from None
-            job, created = store.create(
-                principal.tenant_id, job_id, state.executor.name, params, body.plan()
-            )
+            # The check above answers most refusals cheaply; this one is atomic, for the
+            # submissions that raced past it together.
+            try:
+                job, created = store.create(
+                    principal.tenant_id,
+                    job_id,
+                    state.executor.name,
+                    params,
+                    body.plan(),
+                    max_active=settings.max_concurrent_jobs,
+                )
+            except QuotaExceeded as exc:
+                raise _quota_reached(exc) from None
             if created:
                 JobStepLedger(state.db).enqueue(
                     principal.tenant_id, job_id, job.plan, max_attempts=settings.job_max_attempts
@@ -189,9 +217,18 @@ def list_jobs(state: State, principal: Tenant) -> list[dict[str, Any]]:
 
 
 @router.get("/{job_id}", response_model=JobInfo, responses={404: {"description": _NOT_FOUND}})
-def get_job(job_id: str, state: State, principal: Tenant) -> dict[str, Any]:
+async def get_job(job_id: str, state: State, principal: Tenant) -> dict[str, Any]:
     """Status, per-step progress and metrics; the report once the job succeeded."""
-    return _view(state, _own(state, principal, job_id), report=True)
+    # Clients poll this route. Its one database read runs on at most ``state.read_threads``
+    # threads: a burst queues on the event loop instead of in dozens of threads that fight
+    # over the GIL (SQLite works in-process) while the loop that answers them waits its turn.
+    found = await to_thread.run_sync(
+        JobStore(state.db).get_with_steps, job_id, principal.tenant_id, limiter=state.read_threads
+    )
+    if found is None:
+        raise HTTPException(404, detail=_NOT_FOUND)
+    job, step_rows = found
+    return _view(state, job, report=True, step_rows=step_rows)
 
 
 @router.post(

@@ -114,3 +114,22 @@ def test_a_malformed_database_url_is_refused_without_echoing_it():
     with pytest.raises(ValidationError, match="not a SQLAlchemy URL") as info:
         GatewaySettings(key_secret=_secret(), db_url="not a url :pw-4321@")
     assert "pw-4321" not in str(info.value)
+
+
+def test_the_visibility_timeout_must_outlast_a_step():
+    from gateway.celery_app import HARD_TIME_LIMIT_S, make_celery
+
+    def settings(**extra) -> GatewaySettings:
+        broker = "redis://127.0.0.1:6379/3"
+        return GatewaySettings(key_secret=_secret(), executor="celery", broker_url=broker, **extra)
+
+    # Redelivered while still running, a step would be worked on twice.
+    with pytest.raises(SettingsError, match="BROKER_VISIBILITY_TIMEOUT_S=3600 must be above"):
+        make_celery(settings(broker_visibility_timeout_s=3600))
+    with pytest.raises(SettingsError):
+        make_celery(settings(broker_visibility_timeout_s=HARD_TIME_LIMIT_S))
+    app = make_celery(settings(broker_visibility_timeout_s=HARD_TIME_LIMIT_S + 1))
+    assert app.conf.broker_transport_options["visibility_timeout"] == HARD_TIME_LIMIT_S + 1
+    default = make_celery(settings()).conf.broker_transport_options["visibility_timeout"]
+    assert default == GatewaySettings.model_fields["broker_visibility_timeout_s"].default
+    assert default > app.conf.task_time_limit
