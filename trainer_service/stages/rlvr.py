@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trl import GRPOConfig, GRPOTrainer
+from trl import GRPOTrainer
 
 from srlforge.arena import Arena, get_arena
 from srlforge.rewards import DEFAULT, RewardConfig, episode_reward
@@ -37,30 +37,17 @@ from trainer_service.stages.common import (
     summarize,
     write_stage_meta,
 )
+from trainer_service.stages.grpo_base import GRPOStageConfig
 from trainer_service.transcript import DEFAULT_FORMAT, TranscriptFormat, render_prompt
 
 
 @dataclass
-class RLVRConfig(GRPOConfig):
-    """``GRPOConfig`` for episode rollouts; ``max_step_tokens`` caps each step's generation."""
+class RLVRConfig(GRPOStageConfig):
+    """GRPO over whole episodes; ``max_step_tokens`` caps each step's generation."""
 
     learning_rate: float = 2e-4
-    per_device_train_batch_size: int = 16
-    num_generations: int | None = 4
     max_completion_length: int | None = 512
     max_steps: int = 30
-    beta: float = 0.02
-    temperature: float = 1.0
-    warmup_steps: int = 0
-    lr_scheduler_type: str = "constant"
-    logging_steps: int = 1
-    save_strategy: str = "no"
-    report_to: Any = "none"
-    disable_tqdm: bool = True
-    dataloader_pin_memory: bool = False
-    gradient_checkpointing: bool | None = None
-    activation_checkpointing: bool | None = False
-    # srlforge fields
     max_step_tokens: int = field(default=32, metadata={"help": "New tokens per episode step."})
     legal_actions: bool = field(
         default=True,
@@ -72,26 +59,12 @@ class RLVRConfig(GRPOConfig):
     target_kl: float | None = field(
         default=0.05, metadata={"help": "Adaptive KL target (None keeps beta fixed)."}
     )
-    progress: bool = field(default=True, metadata={"help": "Rich progress bar on stderr."})
-    stop_at_step: int | None = field(
-        default=None, metadata={"help": "End at this step as if killed (tests, phases)."}
-    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.max_step_tokens < 8:
             raise ValueError(
                 f"max_step_tokens={self.max_step_tokens} cannot hold one action; use 8 or more"
-            )
-        if self.target_kl is not None and self.beta <= 0:
-            raise ValueError(
-                f"target_kl={self.target_kl} needs a reference model, but beta={self.beta}; "
-                "set beta > 0 (e.g. 0.02) or target_kl=None"
-            )
-        if self.num_generations is not None and self.num_generations < 2:
-            raise ValueError(
-                f"num_generations={self.num_generations}: GRPO compares episodes of one "
-                "scenario; use 2 or more"
             )
 
 

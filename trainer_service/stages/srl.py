@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from trl import GRPOConfig, GRPOTrainer
+from trl import GRPOTrainer
 
 from srlforge.arena import get_arena
 from srlforge.rewards import make_srl_reward
@@ -35,6 +35,7 @@ from trainer_service.stages.common import (
     summarize,
     write_stage_meta,
 )
+from trainer_service.stages.grpo_base import GRPOStageConfig
 
 SRL_COLUMNS = ("prompt", "model_type", "scenario", "history", "expert_action")
 # Tensors a scored batch carries, by which side they are padded on.
@@ -50,26 +51,12 @@ _RIGHT_PADDED = (
 
 
 @dataclass
-class SRLConfig(GRPOConfig):
-    """``GRPOConfig`` plus dynamic sampling and the adaptive KL target; CPU-sized defaults."""
+class SRLConfig(GRPOStageConfig):
+    """GRPO on SRL rows plus dynamic sampling and legal-action sampling."""
 
     learning_rate: float = 3e-4
-    per_device_train_batch_size: int = 16
-    num_generations: int | None = 4
     max_completion_length: int | None = 32
     max_steps: int = 40
-    beta: float = 0.02
-    temperature: float = 1.0
-    warmup_steps: int = 0
-    lr_scheduler_type: str = "constant"
-    logging_steps: int = 1
-    save_strategy: str = "no"
-    report_to: Any = "none"
-    disable_tqdm: bool = True
-    dataloader_pin_memory: bool = False
-    gradient_checkpointing: bool | None = None
-    activation_checkpointing: bool | None = False
-    # srlforge fields
     dynamic_sampling: bool = field(
         default=True, metadata={"help": "Drop groups with reward std <= epsilon and refill."}
     )
@@ -79,9 +66,6 @@ class SRLConfig(GRPOConfig):
     max_refill_rounds: int = field(
         default=2, metadata={"help": "Extra generation rounds to replace dropped groups."}
     )
-    target_kl: float | None = field(
-        default=0.03, metadata={"help": "Adaptive KL target (None keeps beta fixed)."}
-    )
     legal_actions: bool = field(
         default=False,
         metadata={
@@ -89,10 +73,6 @@ class SRLConfig(GRPOConfig):
             "an action mask; trainer_service.constrained), so the reward ranks decisions rather "
             "than legality. False: TRL's own free generation."
         },
-    )
-    progress: bool = field(default=True, metadata={"help": "Rich progress bar on stderr."})
-    stop_at_step: int | None = field(
-        default=None, metadata={"help": "End at this step as if killed (tests, phases)."}
     )
 
     def __post_init__(self) -> None:
@@ -112,16 +92,6 @@ class SRLConfig(GRPOConfig):
                 f"dynamic sampling builds one batch per optimizer step, but steps_per_generation="
                 f"{self.steps_per_generation}; set gradient_accumulation_steps=1 and "
                 "steps_per_generation=1, or dynamic_sampling=False"
-            )
-        if self.target_kl is not None and self.beta <= 0:
-            raise ValueError(
-                f"target_kl={self.target_kl} needs a reference model, but beta={self.beta}; "
-                "set beta > 0 (e.g. 0.02) or target_kl=None"
-            )
-        if self.num_generations is not None and self.num_generations < 2:
-            raise ValueError(
-                f"num_generations={self.num_generations}: GRPO compares samples within a group; "
-                "use 2 or more"
             )
 
 
