@@ -34,6 +34,7 @@ from gateway.jobs import ACTIVE, TERMINAL, JobStore, public_error, run_step
 from gateway.ledger import JobStepLedger
 from gateway.orm import JobRow, JobStepRow
 from gateway.settings import GatewaySettings
+from srlforge.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,11 @@ class StepWorker:
         self.ledger = JobStepLedger(db)
         self.db = db
         self.settings = settings
+        self.artifacts = (
+            ArtifactStore(settings.artifacts_url, endpoint_url=settings.artifacts_endpoint_url)
+            if settings.artifacts_url
+            else None
+        )
 
     def work(self, job_id: str, step: str, owner: str) -> StepOutcome:
         job = self.jobs.get(job_id)
@@ -99,7 +105,9 @@ class StepWorker:
         runs_dir = self.settings.resolved_runs_dir()
         with _Heartbeat(self.ledger, job_id, step, owner, self.settings.job_lease_s):
             try:
-                result = run_step(job_id, step, self._params(job), runs_dir)
+                # Without a store the call keeps its four arguments (tests wrap run_step so).
+                extra = {"artifacts": self.artifacts} if self.artifacts else {}
+                result = run_step(job_id, step, self._params(job), runs_dir, **extra)
             except Exception as exc:
                 error = public_error(step, exc)
                 log.warning("job %s step %s failed (%s)", job_id, step, type(exc).__name__)

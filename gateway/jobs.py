@@ -24,8 +24,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.artifact_sync import pull_inputs, push_outputs
 from gateway.db import GatewayDatabase
 from gateway.orm import JobRow, JobStepRow, TenantRow, utcnow
+from srlforge.artifacts import ArtifactStore
 
 TrainStage = Literal["sft", "srl", "rlvr", "dpo"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -156,10 +158,23 @@ def freeze_long_lived_objects(*, first: bool = False) -> None:
         _modules_when_frozen = len(sys.modules)
 
 
-def run_step(job_id: str, step: str, params: dict[str, Any], runs_dir: Path) -> dict[str, Any]:
-    """Do one step of a job in ``runs_dir/<job_id>``; return its (JSON) result."""
+def run_step(
+    job_id: str,
+    step: str,
+    params: dict[str, Any],
+    runs_dir: Path,
+    artifacts: ArtifactStore | None = None,
+) -> dict[str, Any]:
+    """Do one step of a job in ``runs_dir/<job_id>``; return its (JSON) result. With an
+    artifact store, pull the step's inputs first and push its outputs after."""
+    run_dir = Path(runs_dir) / job_id
     try:
-        return _run_step(job_id, step, params, runs_dir)
+        if artifacts is not None:
+            pull_inputs(artifacts, job_id, step, params, run_dir)
+        result = _run_step(job_id, step, params, runs_dir)
+        if artifacts is not None:
+            result["artifacts"] = push_outputs(artifacts, job_id, step, run_dir)
+        return result
     finally:
         freeze_long_lived_objects()
 

@@ -114,6 +114,16 @@ class GatewaySettings(BaseSettings):
         description="Where jobs write runs/<job_id>/ (shared storage for celery workers); "
         "unset: the shared SRLFORGE_RUNS_DIR.",
     )
+    artifacts_url: str | None = Field(
+        default=None,
+        repr=False,
+        description="Where job steps exchange runs/<job_id>/ pieces (dataset, checkpoints, "
+        "report): a path, file:///path or s3://bucket/prefix. Unset: workers share RUNS_DIR. "
+        "S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, never the URL.",
+    )
+    artifacts_endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint for ARTIFACTS_URL (MinIO: http://minio:9000)."
+    )
     job_lease_s: float = Field(
         default=600.0, gt=0, description="Lease of a running step; renewed every third of it."
     )
@@ -180,11 +190,20 @@ class GatewaySettings(BaseSettings):
         default=250.0, gt=0, description="Latency at which the latency score is 0.5."
     )
 
-    @field_validator("db_url", "redis_url", "broker_url", "tracker_db_url")
+    @field_validator("db_url", "redis_url", "broker_url", "tracker_db_url", "artifacts_url")
     @classmethod
     def _non_empty(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("set a value or unset the variable; an empty string is ambiguous")
+        return value
+
+    @field_validator("artifacts_url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str | None) -> str | None:
+        if value is not None and "@" in value.split("/")[2 if "://" in value else 0]:
+            raise ValueError(
+                "must not carry credentials; set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+            )
         return value
 
     @field_validator("db_url", "tracker_db_url")
