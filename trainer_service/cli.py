@@ -173,7 +173,12 @@ def pipeline(
             legal_actions=legal_actions,
             register_model=register,
         )
-    except (ValidationError, ValueError) as exc:
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"bad pipeline config: {problems}")
+    except ValueError as exc:
         fail(f"bad pipeline config: {exc}")
     try:
         report = run_pipeline(cfg, progress=True)
