@@ -15,7 +15,6 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from trl import GRPOTrainer
 
@@ -24,20 +23,9 @@ from srlforge.rewards import DEFAULT, RewardConfig, episode_reward
 from srlforge.schema import Scenario
 from trainer_service.rollout import play_episodes
 from trainer_service.stages.common import (
-    AdaptiveKLCallback,
-    HistoryCallback,
-    ProgressCallback,
     StageResult,
-    StopAtStepCallback,
-    Timer,
-    latest_checkpoint,
-    load_model,
-    quiet,
-    save_final,
-    summarize,
-    write_stage_meta,
 )
-from trainer_service.stages.grpo_base import GRPOStageConfig
+from trainer_service.stages.grpo_base import GRPOStageConfig, run_grpo
 from trainer_service.transcript import DEFAULT_FORMAT, TranscriptFormat, render_prompt
 
 
@@ -183,26 +171,21 @@ def run_rlvr(
 ) -> StageResult:
     """Run RLVR from ``model_dir`` on training ``scenarios``; saves to ``output_dir/final``."""
     from datasets import Dataset
-    from transformers import AutoTokenizer
 
     if not scenarios:
         raise ValueError("RLVR got no scenarios")
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = load_model(model_dir, device=device, load_in_4bit=load_in_4bit)
-    history = HistoryCallback()
-    callbacks: list[Any] = [history, ProgressCallback(label, config.progress)]
-    if config.stop_at_step is not None:
-        callbacks.append(StopAtStepCallback(config.stop_at_step))
-    kl = AdaptiveKLCallback(config.target_kl, config.beta) if config.target_kl else None
-    if kl is not None:
-        callbacks.append(kl)
-    trainer = GRPOTrainer(
-        model=model,
+    return run_grpo(
+        GRPOTrainer,
+        model_dir,
+        config,
+        label=label,
+        metric_keys=("reward", "episode/success", "episode/outcome", "kl"),
+        extra_config={"scenarios": len(scenarios)},
+        resume=resume,
+        device=device,
+        load_in_4bit=load_in_4bit,
         reward_funcs=[make_rlvr_reward(arena_for)],
-        args=config,
         train_dataset=Dataset.from_list(rlvr_rows(scenarios, fmt, arena_for)),
-        processing_class=tokenizer,
-        callbacks=callbacks,
         peft_config=peft_config,
         rollout_func=EpisodeRollout(
             scenarios,
@@ -212,30 +195,3 @@ def run_rlvr(
             legal_actions=config.legal_actions,
         ),
     )
-    checkpoint = latest_checkpoint(config.output_dir) if resume else None
-    if kl is not None:
-        kl.bind(trainer)
-        kl.restore(checkpoint)
-    quiet(trainer)
-    with Timer() as timer:
-        trainer.train(resume_from_checkpoint=checkpoint)
-    out = save_final(trainer, tokenizer, config.output_dir)
-    result = StageResult(
-        name=label,
-        steps=trainer.state.global_step,
-        seconds=timer.seconds,
-        model_dir=out,
-        metrics=summarize(history.rows, ("reward", "episode/success", "episode/outcome", "kl")),
-        history=history.rows,
-        config={
-            "learning_rate": config.learning_rate,
-            "max_steps": config.max_steps,
-            "batch_size": config.per_device_train_batch_size,
-            "num_generations": config.num_generations,
-            "beta": config.beta,
-            "target_kl": config.target_kl,
-            "scenarios": len(scenarios),
-        },
-    )
-    write_stage_meta(out, {"stage": label, "base": str(model_dir), **result.config})
-    return result

@@ -22,20 +22,9 @@ from trl import GRPOTrainer
 from srlforge.arena import get_arena
 from srlforge.rewards import make_srl_reward
 from trainer_service.stages.common import (
-    AdaptiveKLCallback,
-    HistoryCallback,
-    ProgressCallback,
     StageResult,
-    StopAtStepCallback,
-    Timer,
-    latest_checkpoint,
-    load_model,
-    quiet,
-    save_final,
-    summarize,
-    write_stage_meta,
 )
-from trainer_service.stages.grpo_base import GRPOStageConfig
+from trainer_service.stages.grpo_base import GRPOStageConfig, run_grpo
 
 SRL_COLUMNS = ("prompt", "model_type", "scenario", "history", "expert_action")
 # Tensors a scored batch carries, by which side they are padded on.
@@ -264,27 +253,27 @@ def run_srl(
 ) -> StageResult:
     """Run SRL from ``model_dir`` on SRL ``rows``; the model lands in ``output_dir/final``."""
     from datasets import Dataset
-    from transformers import AutoTokenizer
 
     if not rows:
         raise ValueError("SRL got no rows; generate a dataset first")
     data = srl_dataset_rows(rows)
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = load_model(model_dir, device=device, load_in_4bit=load_in_4bit)
-    history = HistoryCallback()
-    callbacks: list[Any] = [history, ProgressCallback(label, config.progress)]
-    if config.stop_at_step is not None:
-        callbacks.append(StopAtStepCallback(config.stop_at_step))
-    kl = AdaptiveKLCallback(config.target_kl, config.beta) if config.target_kl else None
-    if kl is not None:
-        callbacks.append(kl)
-    trainer = SRLTrainer(
-        model=model,
+    return run_grpo(
+        SRLTrainer,
+        model_dir,
+        config,
+        label=label,
+        metric_keys=("reward", "kl", "kl_coef", "dynamic_sampling/dropped_frac"),
+        extra_config={
+            "dynamic_sampling": config.dynamic_sampling,
+            "legal_actions": config.legal_actions,
+            "epsilon": config.dynamic_sampling_epsilon,
+            "rows": len(rows),
+        },
+        resume=resume,
+        device=device,
+        load_in_4bit=load_in_4bit,
         reward_funcs=[make_srl_reward(arena_for)],
-        args=config,
         train_dataset=Dataset.from_list(data),
-        processing_class=tokenizer,
-        callbacks=callbacks,
         peft_config=peft_config,
         refill_rows=data,
         rollout_func=(
@@ -293,35 +282,3 @@ def run_srl(
             else None
         ),
     )
-    checkpoint = latest_checkpoint(config.output_dir) if resume else None
-    if kl is not None:
-        kl.bind(trainer)
-        kl.restore(checkpoint)
-    quiet(trainer)
-    with Timer() as timer:
-        trainer.train(resume_from_checkpoint=checkpoint)
-    out = save_final(trainer, tokenizer, config.output_dir)
-    result = StageResult(
-        name=label,
-        steps=trainer.state.global_step,
-        seconds=timer.seconds,
-        model_dir=out,
-        metrics=summarize(
-            history.rows, ("reward", "kl", "kl_coef", "dynamic_sampling/dropped_frac")
-        ),
-        history=history.rows,
-        config={
-            "learning_rate": config.learning_rate,
-            "max_steps": config.max_steps,
-            "batch_size": config.per_device_train_batch_size,
-            "num_generations": config.num_generations,
-            "beta": config.beta,
-            "target_kl": config.target_kl,
-            "dynamic_sampling": config.dynamic_sampling,
-            "legal_actions": config.legal_actions,
-            "epsilon": config.dynamic_sampling_epsilon,
-            "rows": len(rows),
-        },
-    )
-    write_stage_meta(out, {"stage": label, "base": str(model_dir), **result.config})
-    return result
